@@ -1,0 +1,1 @@
+"""Benchmarks for vk-trio; ``python -m bench`` runs them all (``make bench``)."""

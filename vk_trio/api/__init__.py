@@ -1,0 +1,1 @@
+"""vk_trio.api (see docs/architecture.md)."""

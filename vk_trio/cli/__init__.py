@@ -1,0 +1,3 @@
+"""The ``vk-trio`` command line (process wiring, signals)."""
+
+from ._main import main as main

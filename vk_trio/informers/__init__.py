@@ -1,0 +1,1 @@
+"""vk_trio.informers (see docs/architecture.md)."""

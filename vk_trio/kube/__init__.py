@@ -1,0 +1,1 @@
+"""vk_trio.kube (see docs/architecture.md)."""

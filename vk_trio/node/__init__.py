@@ -1,0 +1,1 @@
+"""vk_trio.node (see docs/architecture.md)."""

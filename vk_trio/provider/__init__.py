@@ -1,0 +1,1 @@
+"""vk_trio.provider (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Work queues with client-go semantics on trio (see docs/queue.md)."""
