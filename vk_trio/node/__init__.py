@@ -1,1 +1,32 @@
-"""vk_trio.node (see docs/architecture.md)."""
+"""vk_trio.node: the virtual node's controllers (pods, node status, lease, events).
+
+The public names are re-exported here; docs/node.md explains how they fit together.
+"""
+
+from ._env import EnvEvent as EnvEvent
+from ._env import EnvResult as EnvResult
+from ._env import EnvSources as EnvSources
+from ._env import is_env_var_name as is_env_var_name
+from ._env import resolve_pod_env as resolve_pod_env
+from ._expansion import expand as expand
+from ._fieldref import DEFERRED_FIELD_PATHS as DEFERRED_FIELD_PATHS
+from ._node_object import DEFAULT_TAINT_KEY as DEFAULT_TAINT_KEY
+from ._node_object import KUBELET_VERSION_PREFIX as KUBELET_VERSION_PREFIX
+from ._node_object import TAINT_EFFECTS as TAINT_EFFECTS
+from ._node_object import Taint as Taint
+from ._node_object import build_node as build_node
+from ._node_object import default_conditions as default_conditions
+from ._node_object import mark_node_ready as mark_node_ready
+from ._node_object import taint_from_env as taint_from_env
+from ._node_status import LAST_APPLIED_META_ANNOTATION as LAST_APPLIED_META_ANNOTATION
+from ._node_status import LAST_APPLIED_STATUS_ANNOTATION as LAST_APPLIED_STATUS_ANNOTATION
+from ._node_status import node_status_patch as node_status_patch
+from ._podutil import is_running as is_running
+from ._podutil import pod_key as pod_key
+from ._podutil import pod_should_enqueue as pod_should_enqueue
+from ._podutil import pods_effectively_equal as pods_effectively_equal
+from ._podutil import pods_equal as pods_equal
+from ._runtime_env import apply_runtime_fields as apply_runtime_fields
+from ._runtime_env import deferred_env_names as deferred_env_names
+from ._strategic import apply_strategic_patch as apply_strategic_patch
+from ._strategic import three_way_merge_patch as three_way_merge_patch

@@ -1,0 +1,128 @@
+"""Pure predicates over pod dicts: equality, "should the provider hear about this", "running".
+
+Equality treats absent, ``None``, ``""``, ``{}`` and ``[]`` as the same thing. The Go version uses
+typed deep equality where a nil map differs from an empty one, so a provider that normalises such
+fields gets a spurious ``UpdatePod`` on every sync; dicts from JSON make the distinction even more
+arbitrary (the API server omits empty fields, a provider may not). ``0`` and ``false`` stay
+significant: for pointer fields they differ from absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "is_running",
+    "normalized",
+    "pod_key",
+    "pod_should_enqueue",
+    "pods_effectively_equal",
+    "pods_equal",
+    "semantically_equal",
+]
+
+_COMPARED_SPEC = ("containers", "initContainers", "ephemeralContainers")
+_COMPARED_SPEC_SCALARS = ("activeDeadlineSeconds", "tolerations")
+
+
+def normalized(value: Any) -> Any:
+    """``value`` with every empty field removed, recursively (lists keep their length)."""
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            clean = normalized(item)
+            if clean is None or clean in ("", {}, []):
+                continue
+            out[key] = clean
+        return out
+    if isinstance(value, list | tuple):
+        return [normalized(item) for item in value]
+    return value
+
+
+def semantically_equal(left: Any, right: Any) -> bool:
+    """Deep equality with absent/``None``/``""``/``{}``/``[]`` all equal."""
+    if left is right:
+        return True
+    return bool(normalized(left) == normalized(right))
+
+
+def pod_key(pod: Mapping[str, Any]) -> str:
+    """``namespace/name``, the key of the sync and status queues."""
+    meta = pod.get("metadata") or {}
+    namespace = meta.get("namespace") or ""
+    name = meta.get("name") or ""
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _env_sort_key(entry: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(entry.get("name", "")), str(entry.get("value", "")), repr(entry))
+
+
+def _compared(pod: Mapping[str, Any], sort_env: bool) -> Any:
+    spec: Mapping[str, Any] = pod.get("spec") or {}
+    meta: Mapping[str, Any] = pod.get("metadata") or {}
+    view = normalized(
+        {
+            **{field: spec.get(field) for field in _COMPARED_SPEC + _COMPARED_SPEC_SCALARS},
+            "labels": meta.get("labels"),
+            "annotations": meta.get("annotations"),
+        }
+    )
+    if sort_env:
+        for field in _COMPARED_SPEC:
+            for container in view.get(field, ()):
+                if "env" in container:
+                    container["env"].sort(key=_env_sort_key)
+    return view
+
+
+def pods_equal(
+    left: Mapping[str, Any], right: Mapping[str, Any], *, sort_env: bool = False
+) -> bool:
+    """Whether the provider would see no difference between two versions of a pod.
+
+    Compares what a provider acts on: the containers (all three kinds), ``activeDeadlineSeconds``,
+    ``tolerations``, labels and annotations. ``sort_env`` compares each container's ``env`` as a
+    set, for when one side was produced by env resolution (whose order is not meaningful).
+    """
+    return bool(_compared(left, sort_env) == _compared(right, sort_env))
+
+
+def pod_should_enqueue(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether an informer update must reach the provider (status-only changes never do)."""
+    if not pods_equal(old, new):
+        return True
+    old_meta: Mapping[str, Any] = old.get("metadata") or {}
+    new_meta: Mapping[str, Any] = new.get("metadata") or {}
+    return old_meta.get("deletionGracePeriodSeconds") != new_meta.get(
+        "deletionGracePeriodSeconds"
+    ) or old_meta.get("deletionTimestamp") != new_meta.get("deletionTimestamp")
+
+
+def _without_volatile(pod: Mapping[str, Any]) -> dict[str, Any]:
+    meta = {
+        key: value
+        for key, value in (pod.get("metadata") or {}).items()
+        if key not in ("resourceVersion", "managedFields")
+    }
+    return {
+        **{key: value for key, value in pod.items() if key != "status"},
+        "metadata": meta,
+    }
+
+
+def pods_effectively_equal(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    """The whole object, ignoring ``resourceVersion``, ``managedFields`` and ``status``."""
+    return semantically_equal(_without_volatile(left), _without_volatile(right))
+
+
+def is_running(status: Mapping[str, Any] | None) -> bool:
+    """Whether any container is running (a container state that is neither waiting nor
+    terminated counts as running, init containers do not count). No statuses → ``False``."""
+    for container in (status or {}).get("containerStatuses") or []:
+        state = container.get("state") or {}
+        if state.get("terminated") is None and state.get("waiting") is None:
+            return True
+    return False
