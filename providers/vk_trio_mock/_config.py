@@ -1,0 +1,251 @@
+"""The mock's configuration file: the Go mock's format, plus optional test knobs.
+
+The file is a JSON object keyed by node name; the entry of the node being run says what the node
+offers::
+
+    {"vk-mock": {"cpu": "2", "memory": "32Gi", "pods": "128",
+                 "others": {"nvidia.com/gpu": "4"}, "providerID": "mock://vk-mock"}}
+
+Missing ``cpu``/``memory``/``pods`` default to ``20``/``100Gi``/``20``.  As in the Go mock, field
+names match case-insensitively, unknown fields are ignored, every entry must have the right types,
+and a node without an entry is an error (its CPU value is empty).
+
+vk-trio adds an optional ``knobs`` object to the node's entry, for tests and benchmarks::
+
+    "knobs": {
+      "latency":  {"create": 0.05, "update": 0, "delete": 0.01, "get": 0, "list": 0},
+      "failures": {"create": {"nth": [1, 3], "fraction": 0.1, "seed": 7, "message": "quota"},
+                   "update": {...}, "delete": {...}}
+    }
+
+``latency`` is seconds slept (on trio's clock) at the start of each call of that kind (``get``
+covers ``get_pod`` and ``get_pod_status``, ``list`` is ``get_pods``).  ``failures`` makes calls
+raise a plain error (one the controllers retry): the ``nth`` calls of that kind (1-based, counting
+every call), and each call with probability ``fraction`` (deterministic with ``seed``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final, final
+
+import attrs
+
+from vk_trio.provider import InvalidInputError
+
+from ._quantity import is_quantity
+
+__all__ = [
+    "DEFAULT_CPU",
+    "DEFAULT_MEMORY",
+    "DEFAULT_PODS",
+    "FailurePlan",
+    "MockConfig",
+    "MockKnobs",
+    "load_mock_config",
+    "parse_mock_config",
+]
+
+DEFAULT_CPU: Final = "20"
+DEFAULT_MEMORY: Final = "100Gi"
+DEFAULT_PODS: Final = "20"
+
+LATENCY_OPERATIONS: Final = ("create", "update", "delete", "get", "list")
+FAILURE_OPERATIONS: Final = ("create", "update", "delete")
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _freeze(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy: configuration values must not change under the provider."""
+    return MappingProxyType(dict(mapping))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class FailurePlan:
+    """Which calls of one kind fail: the ``nth`` ones (1-based) and a random ``fraction``."""
+
+    nth: frozenset[int] = frozenset()
+    fraction: float = attrs.field(
+        default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
+    seed: int | None = None
+    message: str | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class MockKnobs:
+    """Per-call latency (seconds) and failure plans, by operation name."""
+
+    latency: Mapping[str, float] = attrs.field(default=_EMPTY, converter=_freeze)
+    failures: Mapping[str, FailurePlan] = attrs.field(default=_EMPTY, converter=_freeze)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class MockConfig:
+    """What the node offers (quantities as text) and the test knobs."""
+
+    cpu: str = DEFAULT_CPU
+    memory: str = DEFAULT_MEMORY
+    pods: str = DEFAULT_PODS
+    others: Mapping[str, str] = attrs.field(default=_EMPTY, converter=_freeze)
+    provider_id: str | None = None
+    knobs: MockKnobs = MockKnobs()
+
+    def capacity(self) -> dict[str, str]:
+        """``status.capacity`` (and ``allocatable``) of the node."""
+        result = {"cpu": self.cpu, "memory": self.memory, "pods": self.pods}
+        result.update(self.others)
+        return result
+
+
+_FIELDS = {"cpu": "cpu", "memory": "memory", "pods": "pods", "others": "others"}
+_FIELDS |= {"providerid": "providerID", "knobs": "knobs"}
+
+
+def _fields_of(node: str, entry: object) -> dict[str, Any]:
+    """The entry's known fields under their canonical names (case-insensitive, last one wins)."""
+    if not isinstance(entry, dict):
+        raise InvalidInputError(f"the entry of node {node!r} must be a JSON object")
+    found: dict[str, Any] = {}
+    for key, value in entry.items():
+        canonical = _FIELDS.get(key.lower())
+        if canonical is not None:
+            found[canonical] = value
+    for name in ("cpu", "memory", "pods", "providerID"):
+        if name in found and found[name] is not None and not isinstance(found[name], str):
+            raise InvalidInputError(
+                f"{name!r} of node {node!r} must be a string, not {json.dumps(found[name])}"
+            )
+    others = found.get("others")
+    if others is not None and (
+        not isinstance(others, dict) or not all(isinstance(v, str) for v in others.values())
+    ):
+        raise InvalidInputError(
+            f"'others' of node {node!r} must be an object of resource name to quantity text"
+        )
+    return found
+
+
+def _number(where: str, value: object, *, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(f"knobs: {where} must be a number, not {json.dumps(value)}")
+    if not math.isfinite(value) or value < 0 or (integer and not isinstance(value, int)):
+        kind = "a whole number" if integer else "a number"
+        raise InvalidInputError(f"knobs: {where} must be {kind} >= 0, not {value}")
+    return float(value)
+
+
+def _parse_failure(op: str, raw: object) -> FailurePlan:
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"knobs: failures.{op} must be an object")
+    unknown = set(raw) - {"nth", "fraction", "seed", "message"}
+    if unknown:
+        raise InvalidInputError(f"knobs: failures.{op} has unknown fields {sorted(unknown)}")
+    nth_raw = raw.get("nth", [])
+    if not isinstance(nth_raw, list):
+        raise InvalidInputError(f"knobs: failures.{op}.nth must be a list of call numbers")
+    nth: set[int] = set()
+    for item in nth_raw:
+        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+            raise InvalidInputError(
+                f"knobs: failures.{op}.nth holds call numbers >= 1, not {json.dumps(item)}"
+            )
+        nth.add(item)
+    fraction = _number(f"failures.{op}.fraction", raw.get("fraction", 0))
+    if fraction > 1:
+        raise InvalidInputError(f"knobs: failures.{op}.fraction must be <= 1, not {fraction}")
+    seed = raw.get("seed")
+    if seed is not None:
+        seed = int(_number(f"failures.{op}.seed", seed, integer=True))
+    message = raw.get("message")
+    if message is not None and not isinstance(message, str):
+        raise InvalidInputError(f"knobs: failures.{op}.message must be a string")
+    return FailurePlan(nth=frozenset(nth), fraction=fraction, seed=seed, message=message)
+
+
+def _parse_knobs(raw: object) -> MockKnobs:
+    if raw is None:
+        return MockKnobs()
+    if not isinstance(raw, dict):
+        raise InvalidInputError("knobs must be a JSON object")
+    unknown = set(raw) - {"latency", "failures"}
+    if unknown:
+        raise InvalidInputError(f"knobs has unknown fields {sorted(unknown)}")
+    latency_raw = raw.get("latency", {})
+    if not isinstance(latency_raw, dict):
+        raise InvalidInputError("knobs: latency must be an object of operation to seconds")
+    latency: dict[str, float] = {}
+    for op, value in latency_raw.items():
+        if op not in LATENCY_OPERATIONS:
+            raise InvalidInputError(
+                f"knobs: latency.{op} is not an operation ({', '.join(LATENCY_OPERATIONS)})"
+            )
+        latency[op] = _number(f"latency.{op}", value)
+    failures_raw = raw.get("failures", {})
+    if not isinstance(failures_raw, dict):
+        raise InvalidInputError("knobs: failures must be an object of operation to plan")
+    failures: dict[str, FailurePlan] = {}
+    for op, plan in failures_raw.items():
+        if op not in FAILURE_OPERATIONS:
+            raise InvalidInputError(
+                f"knobs: failures.{op} is not an operation ({', '.join(FAILURE_OPERATIONS)})"
+            )
+        failures[op] = _parse_failure(op, plan)
+    return MockKnobs(latency=latency, failures=failures)
+
+
+def parse_mock_config(text: str | bytes, node_name: str) -> MockConfig:
+    """Read the configuration of ``node_name`` from the file's text.
+
+    Raises :class:`~vk_trio.provider.InvalidInputError` with the Go mock's messages for invalid
+    quantities (``invalid CPU value "x"``, ``invalid memory value``, ``invalid pods value``,
+    ``invalid other value``).
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInputError(f"not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidInputError("must be a JSON object keyed by node name")
+    entries = {node: _fields_of(node, entry) for node, entry in document.items()}
+    fields = entries.get(node_name)
+    if fields is None:
+        # The Go mock reads a missing entry as empty values and then fails on the empty CPU.
+        raise InvalidInputError(
+            f'invalid CPU value "" (the file has no entry for node {node_name!r})'
+        )
+    cpu = fields.get("cpu") or DEFAULT_CPU
+    memory = fields.get("memory") or DEFAULT_MEMORY
+    pods = fields.get("pods") or DEFAULT_PODS
+    others: dict[str, str] = fields.get("others") or {}
+    for label, value in (("CPU", cpu), ("memory", memory), ("pods", pods)):
+        if not is_quantity(value):
+            raise InvalidInputError(f"invalid {label} value {json.dumps(value)}")
+    for name in sorted(others):
+        if not is_quantity(others[name]):
+            raise InvalidInputError(f"invalid other value {json.dumps(others[name])} (for {name})")
+    return MockConfig(
+        cpu=cpu,
+        memory=memory,
+        pods=pods,
+        others=others,
+        provider_id=fields.get("providerID") or None,
+        knobs=_parse_knobs(fields.get("knobs")),
+    )
+
+
+def load_mock_config(path: str, node_name: str) -> MockConfig:
+    """Read and parse the file at ``path``; an unreadable file is an ``InvalidInputError`` too."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return parse_mock_config(text, node_name)
