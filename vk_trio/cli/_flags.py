@@ -1,0 +1,95 @@
+"""The command line, flag for flag compatible with the Go ``virtual-kubelet`` command.
+
+``argparse`` does the parsing; this module only declares the flags and makes every parse error a
+:class:`SettingsError` (one line, naming the flag) instead of argparse's usage dump.  Values stay
+raw text here: turning them into a :class:`Settings` (and every check) is ``_settings``'s job, so
+that flags and environment variables are validated in one place with one style of message.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from ._errors import SettingsError
+
+__all__ = ["BOOL_VALUES", "build_parser", "parse_bool", "parse_command_line"]
+
+BOOL_VALUES = {
+    **dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+    **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
+}
+
+
+def parse_bool(text: str) -> bool:
+    """Go's ``strconv.ParseBool``."""
+    try:
+        return BOOL_VALUES[text]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f'invalid boolean "{text}" (use true or false)') from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise SettingsError("command line", message)
+
+
+_DESCRIPTION = """\
+Run a virtual node: register it with the API server, run the pods scheduled to it through a
+provider, serve the kubelet API.  Environment variables: KUBECONFIG, DEFAULT_NODE_NAME,
+KUBELET_PORT, APISERVER_CERT_LOCATION, APISERVER_KEY_LOCATION, APISERVER_CA_CERT_LOCATION,
+VKUBELET_POD_IP, VKUBELET_TAINT_KEY, VKUBELET_TAINT_VALUE, VKUBELET_TAINT_EFFECT (see
+docs/deploy.md)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``vk-trio [flags] [version | providers [NAME]]``."""
+    parser = _Parser(
+        prog="vk-trio",
+        description=_DESCRIPTION,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    hidden = argparse.SUPPRESS
+    add("--provider", help="provider to run (see `vk-trio providers`)")
+    add("--provider-config", metavar="PATH", help="provider configuration file")
+    add("--nodename", help="node name (default: $DEFAULT_NODE_NAME, else virtual-kubelet)")
+    add("--os", help="operating system of the node: linux or windows (default: linux)")
+    add("--kubeconfig", metavar="PATH", help="kubeconfig (default: $KUBECONFIG, else in-cluster)")
+    add("--cluster-domain", help="cluster DNS domain handed to the provider (cluster.local)")
+    add("--pod-sync-workers", metavar="N", help="pod sync workers (default: 10)")
+    add("--status-workers", metavar="N", help="pod status workers (default: --pod-sync-workers)")
+    add("--full-resync-period", metavar="DURATION", help="informer resync period (default: 1m)")
+    add("--startup-timeout", metavar="DURATION", help="give up if not ready by then (0: wait)")
+    add("--stream-idle-timeout", metavar="DURATION", help="exec/attach idle timeout (30s)")
+    add("--stream-creation-timeout", metavar="DURATION", help="stream setup timeout (30s)")
+    add("--disable-taint", nargs="?", const="true", metavar="BOOL", help="register without taint")
+    add("--taint", metavar="KEY", help="deprecated: taint key (use VKUBELET_TAINT_KEY)")
+    add("--log-level", help="trace, debug, info, warn, error, fatal or panic (default: info)")
+    add("--log-format", help="text or json (default: text)")
+    add("--metrics-addr", metavar="HOST:PORT", help='metrics and /healthz over HTTP (":10255")')
+    add("--listen-address", metavar="IP", help="kubelet API address (default: all interfaces)")
+    add(
+        "--client-ca-file", metavar="PATH", help="CA for client certs ($APISERVER_CA_CERT_LOCATION)"
+    )
+    add("--anonymous-auth", nargs="?", const="true", metavar="BOOL", help="allow anonymous access")
+    add("--kube-api-qps", metavar="QPS", help="API request rate (default: 200)")
+    add("--kube-api-burst", metavar="N", help="API request burst (default: 400)")
+    # Accepted for compatibility with the Go command, which ignores them too.
+    add("--namespace", help=hidden)
+    add("--enable-node-lease", nargs="?", const="true", help=hidden)
+    # Tracing is not supported: these are declared so that using them gets a clear message.
+    for name in ("--trace-exporter", "--trace-service-name", "--trace-tag", "--trace-sample-rate"):
+        add(name, action="append", help=hidden)
+
+    commands = parser.add_subparsers(dest="command", metavar="{version,providers}")
+    commands.add_parser("version", help="print the version")
+    providers = commands.add_parser("providers", help="list the installed providers")
+    providers.add_argument("name", nargs="?", help="print NAME if installed, else fail")
+    return parser
+
+
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv`` (without the program name).  Raises :class:`SettingsError`."""
+    return build_parser().parse_args(argv)
