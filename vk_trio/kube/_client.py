@@ -1,0 +1,580 @@
+"""The API client: REST verbs on any resource path, with retries and rate limiting.
+
+Objects go in and come out as plain dicts (orjson), never typed models: nothing
+the server sends is lost on a round trip, and decoding costs microseconds.
+
+Every verb funnels into :meth:`KubeClient._request`, which is the hot path of
+the whole node agent (each pod status write passes through it), so it is kept
+flat: take a rate-limit token, get the cached ``Authorization`` value, build
+one ``httpx.Request`` and hand it straight to the transport.  httpx's
+``AsyncClient`` machinery (cookies, redirects, event hooks, URL merging) is
+bypassed because none of it applies to the Kubernetes API and it costs more
+than the transport itself; ``httpx`` stays the interface through its request,
+response and transport types, so any ``httpx.AsyncBaseTransport`` (e.g.
+``httpx.MockTransport`` in tests) can stand in for the built-in one.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+import random
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Any, Final, final
+from urllib.parse import quote, urlencode
+
+import attrs
+import httpx
+import orjson
+import trio
+
+from .. import __version__
+from ._config import KubeConfig
+from ._errors import ApiConnectionError, ApiError, Gone, Unauthorized, error_from_response
+from ._ratelimit import RateLimiterStatistics, TokenBucket
+from ._retry import RetryPolicy
+from ._transport import STREAM_EXTENSION, H11Transport, PoolLimits
+from ._watch import WatchEvent, WatchStream
+
+__all__ = ["ClientStatistics", "KubeClient", "PatchType"]
+
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_VERBS: Final = ("get", "list", "watch", "create", "update", "patch", "delete")
+
+
+class PatchType(enum.Enum):
+    """The four patch flavours the API server understands (the value is the content type)."""
+
+    MERGE = "application/merge-patch+json"
+    STRATEGIC = "application/strategic-merge-patch+json"
+    JSON = "application/json-patch+json"
+    APPLY = "application/apply-patch+yaml"
+
+
+@final
+@attrs.frozen
+class ClientStatistics:
+    """Counters of a :class:`KubeClient`.
+
+    ``requests`` counts calls per verb (get, list, watch, create, update,
+    patch, delete) — not HTTP attempts; ``attempts`` counts HTTP requests
+    sent, ``retries`` the repeated ones, ``reauthentications`` the credential
+    refreshes forced by a 401, ``failures`` calls that raised an ApiError;
+    ``open_watches`` watches currently open; ``rate_limiter`` is None when
+    client-side rate limiting is off.
+    """
+
+    requests: Mapping[str, int]
+    attempts: int
+    retries: int
+    reauthentications: int
+    failures: int
+    open_watches: int
+    rate_limiter: RateLimiterStatistics | None
+
+
+def _query(params: Mapping[str, str | None] | None) -> str:
+    if not params:
+        return ""
+    items = [(k, v) for k, v in params.items() if v is not None]
+    return "?" + urlencode(items, quote_via=quote) if items else ""
+
+
+@final
+class KubeClient:
+    """An async Kubernetes API client on trio (``async with KubeClient(config) as client``).
+
+    ``qps``/``burst`` configure the client-side token bucket (``qps=None``
+    turns it off; watches are never limited).  The default of 200/400 is
+    forty times client-go's 5/10 and still leaves the API server's own
+    priority-and-fairness (429 + Retry-After, honoured here) as the real
+    guard.  ``transport`` replaces the built-in :class:`H11Transport` (e.g.
+    with ``httpx.MockTransport``); ``retry`` sets the retry policy (see
+    :mod:`vk_trio.kube._retry`); ``timeout`` bounds each request (connect,
+    send and the whole answer) in seconds; ``max_connections`` bounds the
+    built-in transport's pool (watches use connections of their own).
+    """
+
+    def __init__(
+        self,
+        config: KubeConfig,
+        *,
+        qps: float | None = 200.0,
+        burst: int = 400,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str | None = None,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - immutable value
+        timeout: float = 60.0,
+        max_connections: int = 64,
+        field_manager: str = "vk-trio",
+        rng: random.Random | None = None,
+    ) -> None:
+        self._config = config
+        base = httpx.URL(config.server)
+        if base.scheme not in ("http", "https"):
+            raise ValueError(f"server URL must be http(s), not {config.server!r}")
+        self._prefix = config.server.rstrip("/")
+        if transport is None:
+            transport = H11Transport(
+                ssl_context=config.ssl_context,
+                limits=PoolLimits(max_connections=max_connections),
+                tls_server_name=config.tls_server_name,
+            )
+            self._owns_transport = True
+        else:
+            self._owns_transport = False
+        self._transport = transport
+        if isinstance(transport, H11Transport):
+            on_tls_change = getattr(config.credentials, "on_tls_change", None)
+            if on_tls_change is not None:
+                on_tls_change(transport.close_idle_connections)
+        self._credentials = config.credentials
+        self._limiter = TokenBucket(qps, burst) if qps else None
+        self._retry = retry
+        self._rng = rng if rng is not None else random.Random()
+        self._field_manager = field_manager
+        agent = user_agent or f"vk-trio/{__version__} (python; trio)"
+        host = base.netloc
+        self._base_headers: list[tuple[bytes, bytes]] = [
+            (b"Host", host),
+            (b"Accept", b"application/json"),
+            (b"User-Agent", agent.encode()),
+        ]
+        self._extensions: dict[str, Any] = {
+            "timeout": {
+                "connect": min(10.0, timeout),
+                "read": timeout,
+                "write": timeout,
+                "pool": timeout,
+            },
+        }
+        if config.tls_server_name:
+            self._extensions["sni_hostname"] = config.tls_server_name
+        self._timeout = timeout
+        self._requests = dict.fromkeys(_VERBS, 0)
+        self._attempts = 0
+        self._retries = 0
+        self._reauth = 0
+        self._failures = 0
+        self._open_watches = 0
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def config(self) -> KubeConfig:
+        return self._config
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client (and the built-in transport); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_transport:
+            with trio.CancelScope(shield=True):
+                await self._transport.aclose()
+
+    def statistics(self) -> ClientStatistics:
+        return ClientStatistics(
+            requests=dict(self._requests),
+            attempts=self._attempts,
+            retries=self._retries,
+            reauthentications=self._reauth,
+            failures=self._failures,
+            open_watches=self._open_watches,
+            rate_limiter=self._limiter.statistics() if self._limiter is not None else None,
+        )
+
+    # -- verbs ---------------------------------------------------------------------------
+
+    async def get(self, path: str, *, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """GET an object (or any read-only path, e.g. ``/version``)."""
+        self._requests["get"] += 1
+        return await self._request("GET", path + _query(params), idempotent=True)
+
+    async def list(
+        self,
+        path: str,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_: str | None = None,
+        resource_version: str | None = None,
+        resource_version_match: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of a collection: the List object (``items``, ``metadata.continue``...)."""
+        self._requests["list"] += 1
+        query = _query(
+            {
+                "labelSelector": label_selector,
+                "fieldSelector": field_selector,
+                "limit": str(limit) if limit is not None else None,
+                "continue": continue_,
+                "resourceVersion": resource_version,
+                "resourceVersionMatch": resource_version_match,
+            }
+        )
+        return await self._request("GET", path + query, idempotent=True)
+
+    async def list_all(
+        self,
+        path: str,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = 500,
+        resource_version: str | None = None,
+    ) -> tuple[builtins.list[dict[str, Any]], str]:
+        """Every item of a collection, paging ``page_size`` at a time; returns (items, list RV).
+
+        All pages belong to the snapshot of the first one (the server keeps the
+        resourceVersion in the continue token).  If the continue token expires
+        mid-way (410), the whole list is fetched again in one unpaged request,
+        as client-go's pager does.
+        """
+        first = await self.list(
+            path,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            limit=page_size,
+            resource_version=resource_version,
+        )
+        items: builtins.list[dict[str, Any]] = builtins.list(first.get("items") or [])
+        metadata = first.get("metadata") or {}
+        list_rv = str(metadata.get("resourceVersion") or "")
+        token = metadata.get("continue")
+        while token:
+            try:
+                page = await self.list(
+                    path,
+                    label_selector=label_selector,
+                    field_selector=field_selector,
+                    limit=page_size,
+                    continue_=token,
+                )
+            except Gone:
+                full = await self.list(
+                    path,
+                    label_selector=label_selector,
+                    field_selector=field_selector,
+                    resource_version=resource_version,
+                )
+                meta = full.get("metadata") or {}
+                full_items = builtins.list(full.get("items") or [])
+                return full_items, str(meta.get("resourceVersion") or "")
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+        return items, list_rv
+
+    def watch(
+        self,
+        path: str,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int | None = None,
+        allow_bookmarks: bool = True,
+        send_initial_events: bool | None = None,
+        read_timeout: float | None = None,
+    ) -> AbstractAsyncContextManager[AsyncIterator[WatchEvent]]:
+        """Watch a collection: ``async with client.watch(path) as events: async for ev in events``.
+
+        ``read_timeout`` is the longest silence tolerated before the stream is
+        declared stalled (:class:`ApiConnectionError`); by default it is
+        ``timeout_seconds + 30`` when ``timeout_seconds`` is given (the server
+        should have ended the stream by then), else no limit.  With
+        ``send_initial_events=True`` the server first replays the current state
+        as ADDED events and marks the end with a bookmark carrying the
+        ``k8s.io/initial-events-end`` annotation (``resourceVersionMatch`` is
+        set to ``NotOlderThan`` as the server requires).  Watches use a
+        connection of their own and are not rate limited.
+        """
+        self._requests["watch"] += 1
+        params: dict[str, str | None] = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "labelSelector": label_selector,
+            "fieldSelector": field_selector,
+            "timeoutSeconds": str(timeout_seconds) if timeout_seconds is not None else None,
+            "allowWatchBookmarks": "true" if allow_bookmarks else None,
+        }
+        if send_initial_events is not None:
+            params["sendInitialEvents"] = "true" if send_initial_events else "false"
+            if send_initial_events:
+                params["resourceVersionMatch"] = "NotOlderThan"
+        if read_timeout is None and timeout_seconds is not None:
+            read_timeout = float(timeout_seconds) + 30.0
+        target = path + _query(params)
+        extensions = dict(self._extensions)
+        extensions["timeout"] = {
+            "connect": min(10.0, self._timeout),
+            "read": read_timeout,
+            "write": self._timeout,
+            "pool": self._timeout,
+        }
+        extensions[STREAM_EXTENSION] = True
+
+        async def open_response() -> httpx.Response:
+            self._open_watches += 1
+            try:
+                return await self._send_stream(target, extensions)
+            except BaseException:
+                self._open_watches -= 1
+                raise
+
+        def on_close() -> None:
+            self._open_watches -= 1
+
+        return WatchStream(
+            open_response,
+            read_timeout=read_timeout,
+            own_timer=not isinstance(self._transport, H11Transport),
+            on_close=on_close,
+        )
+
+    async def create(
+        self, path: str, body: Mapping[str, Any], *, field_manager: str | None = None
+    ) -> dict[str, Any]:
+        """POST a new object to a collection path.  Never retried once it may have arrived."""
+        self._requests["create"] += 1
+        query = _query({"fieldManager": field_manager})
+        return await self._request(
+            "POST",
+            path + query,
+            body=orjson.dumps(body),
+            content_type=b"application/json",
+            idempotent=False,
+        )
+
+    async def update(
+        self, path: str, body: Mapping[str, Any], *, field_manager: str | None = None
+    ) -> dict[str, Any]:
+        """PUT a whole object.  Put ``metadata.resourceVersion`` in it for optimistic
+        concurrency (a stale one raises :class:`Conflict`); only such updates are retried."""
+        self._requests["update"] += 1
+        metadata = body.get("metadata")
+        guarded = isinstance(metadata, Mapping) and bool(metadata.get("resourceVersion"))
+        query = _query({"fieldManager": field_manager})
+        return await self._request(
+            "PUT",
+            path + query,
+            body=orjson.dumps(body),
+            content_type=b"application/json",
+            idempotent=guarded,
+        )
+
+    async def patch(
+        self,
+        path: str,
+        body: Any,
+        *,
+        patch_type: PatchType = PatchType.MERGE,
+        field_manager: str | None = None,
+        force: bool | None = None,
+    ) -> dict[str, Any]:
+        """PATCH an object (or a subresource path such as ``.../pods/p/status``).
+
+        ``body`` is a dict (a list for JSON patch), or ready ``bytes``/``str``
+        (e.g. YAML for apply).  Server-side apply (``PatchType.APPLY``) needs a
+        field manager: ``field_manager`` or the client's default (``vk-trio``);
+        ``force=True`` takes over conflicting fields.  Only apply patches are
+        retried after they may have arrived (see :mod:`vk_trio.kube._retry`).
+        """
+        self._requests["patch"] += 1
+        if isinstance(body, bytes):
+            payload = body
+        elif isinstance(body, str):
+            payload = body.encode()
+        else:
+            payload = orjson.dumps(body)
+        apply = patch_type is PatchType.APPLY
+        if force is not None and not apply:
+            raise ValueError("force is only meaningful for server-side apply (PatchType.APPLY)")
+        manager = field_manager or (self._field_manager if apply else None)
+        query = _query(
+            {
+                "fieldManager": manager,
+                "force": ("true" if force else "false") if force is not None else None,
+            }
+        )
+        return await self._request(
+            "PATCH",
+            path + query,
+            body=payload,
+            content_type=patch_type.value.encode(),
+            idempotent=apply,
+        )
+
+    async def delete(
+        self,
+        path: str,
+        *,
+        grace_period_seconds: int | None = None,
+        uid: str | None = None,
+        resource_version: str | None = None,
+        propagation_policy: str | None = None,
+    ) -> dict[str, Any]:
+        """DELETE an object; returns what the server returns (the object, or a Status).
+
+        ``uid``/``resource_version`` are preconditions (a mismatch raises
+        :class:`Conflict`); ``propagation_policy`` is ``Orphan``,
+        ``Background`` or ``Foreground``.  Only deletes with a precondition are
+        retried after they may have arrived; a replay of one that had
+        succeeded raises :class:`NotFound`.
+        """
+        self._requests["delete"] += 1
+        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if grace_period_seconds is not None:
+            options["gracePeriodSeconds"] = grace_period_seconds
+        preconditions: dict[str, str] = {}
+        if uid is not None:
+            preconditions["uid"] = uid
+        if resource_version is not None:
+            preconditions["resourceVersion"] = resource_version
+        if preconditions:
+            options["preconditions"] = preconditions
+        if propagation_policy is not None:
+            options["propagationPolicy"] = propagation_policy
+        return await self._request(
+            "DELETE",
+            path,
+            body=orjson.dumps(options),
+            content_type=b"application/json",
+            idempotent=bool(preconditions),
+        )
+
+    # -- the one request path ------------------------------------------------------------
+
+    def _url(self, target: str) -> httpx.URL:
+        if not target.startswith("/"):
+            raise ValueError(f"API paths start with '/': {target!r}")
+        return httpx.URL(self._prefix + target)
+
+    async def _request(
+        self,
+        method: str,
+        target: str,
+        *,
+        body: bytes | None = None,
+        content_type: bytes | None = None,
+        idempotent: bool,
+    ) -> dict[str, Any]:
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        url = self._url(target)
+        headers = self._base_headers
+        if content_type is not None:
+            headers = [*headers, (b"Content-Type", content_type)]
+        attempt = 0
+        reauthenticated = False
+        while True:
+            attempt += 1
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            authorization = await self._credentials.authorization()
+            request = httpx.Request(
+                method,
+                url,
+                headers=headers
+                if authorization is None
+                else [*headers, (b"Authorization", authorization.encode())],
+                content=body,
+                extensions=self._extensions,
+            )
+            self._attempts += 1
+            cause: BaseException | None = None
+            try:
+                response = await self._transport.handle_async_request(request)
+                content = await response.aread()
+            except httpx.TransportError as exc:
+                error: ApiError = ApiConnectionError(f"{method} {target}: {exc}")
+                cause = exc
+                sent = not isinstance(exc, _NOT_SENT)
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return orjson.loads(content) if content else {}
+                if (
+                    status == 401
+                    and authorization is not None
+                    and not reauthenticated
+                    and await self._reauthenticate(authorization)
+                ):
+                    # 401 means the request was not run: send it again with the new credentials.
+                    reauthenticated = True
+                    attempt -= 1
+                    continue
+                error = error_from_response(
+                    status, content, retry_after=response.headers.get("retry-after")
+                )
+                sent = True
+            delay = self._retry.delay(
+                error, attempt, idempotent=idempotent, sent=sent, rng=self._rng
+            )
+            if delay is None:
+                self._failures += 1
+                if cause is not None:
+                    raise error from cause
+                raise error
+            self._retries += 1
+            await trio.sleep(delay)
+
+    async def _reauthenticate(self, rejected: str) -> bool:
+        try:
+            renewed = await self._credentials.refresh(rejected)
+        except Exception as exc:
+            raise Unauthorized(
+                f"the server rejected the credentials and refreshing them failed: {exc}",
+                status_code=401,
+            ) from exc
+        if renewed:
+            self._reauth += 1
+        return renewed
+
+    async def _send_stream(self, target: str, extensions: dict[str, Any]) -> httpx.Response:
+        """Open a streamed GET (watch): retried like any GET until the response starts."""
+        url = self._url(target)
+        attempt = 0
+        reauthenticated = False
+        while True:
+            attempt += 1
+            authorization = await self._credentials.authorization()
+            headers = self._base_headers
+            if authorization is not None:
+                headers = [*headers, (b"Authorization", authorization.encode())]
+            request = httpx.Request("GET", url, headers=headers, extensions=extensions)
+            self._attempts += 1
+            try:
+                response = await self._transport.handle_async_request(request)
+            except httpx.TransportError as exc:
+                error = ApiConnectionError(f"GET {target}: {exc}")
+                delay = self._retry.delay(error, attempt, idempotent=True, sent=True, rng=self._rng)
+                if delay is None:
+                    self._failures += 1
+                    raise error from exc
+                self._retries += 1
+                await trio.sleep(delay)
+                continue
+            if response.status_code == 401 and authorization is not None and not reauthenticated:
+                body = await response.aread()
+                await response.aclose()
+                if await self._reauthenticate(authorization):
+                    reauthenticated = True
+                    continue
+                return httpx.Response(401, content=body, request=request)
+            return response
