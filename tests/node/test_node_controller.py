@@ -1,0 +1,234 @@
+"""The node controller with ping and lease, against the in-memory API fake."""
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import pytest
+import trio
+import trio.testing
+
+from vk_trio.node._kube import Conflict, Forbidden
+from vk_trio.node._node_controller import PING_FAILED_REASON, NodeController
+from vk_trio.node._node_object import build_node
+from vk_trio.node._node_status import LAST_APPLIED_STATUS_ANNOTATION
+
+from .fakekube import FakeKube
+
+NODE_PATH = "/api/v1/nodes/vk"
+LEASE_PATH = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/vk"
+
+
+class WallClock:
+    """A wall clock that follows trio's (mock) clock."""
+
+    def __init__(self) -> None:
+        self.origin = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.origin + dt.timedelta(seconds=trio.current_time())
+
+
+def node_object() -> dict[str, Any]:
+    return build_node("vk", now=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), capacity={"pods": "10"})
+
+
+@asynccontextmanager
+async def running(controller: NodeController) -> AsyncIterator[trio.Nursery]:
+    async with trio.open_nursery() as nursery:
+        await nursery.start(controller.run)
+        yield nursery
+        nursery.cancel_scope.cancel()
+
+
+def conditions(kube: FakeKube) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in kube.objects[NODE_PATH]["status"]["conditions"]}
+
+
+async def test_registers_node_and_lease(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        assert controller.ready.is_set()
+        node = kube.objects[NODE_PATH]
+        assert node["metadata"]["labels"]["type"] == "virtual-kubelet"
+        assert node["status"]["capacity"] == {"pods": "10"}
+        lease = kube.objects[LEASE_PATH]
+        assert lease["spec"]["holderIdentity"] == "vk"
+        assert lease["spec"]["leaseDurationSeconds"] == 40
+        assert lease["metadata"]["ownerReferences"] == [
+            {"apiVersion": "v1", "kind": "Node", "name": "vk", "uid": node["metadata"]["uid"]}
+        ]
+    assert controller.statistics().registrations == 1
+
+
+async def test_existing_node_is_patched_and_foreign_data_kept(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    existing = node_object()
+    existing["metadata"]["annotations"] = {"admin/note": "keep me"}
+    existing["status"]["conditions"].append({"type": "Foreign", "status": "True"})
+    kube.put(NODE_PATH, existing)
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        pass
+    assert kube.calls("create", "/nodes") == []
+    node = kube.objects[NODE_PATH]
+    assert node["metadata"]["annotations"]["admin/note"] == "keep me"
+    assert "Foreign" in conditions(kube)
+    assert orjson.loads(node["metadata"]["annotations"][LAST_APPLIED_STATUS_ANNOTATION])
+    patch = kube.calls("patch", "/nodes/vk/status")[0]
+    assert patch.patch_type == "STRATEGIC"
+
+
+async def test_heartbeat_cadence(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        renew_times = []
+        await trio.sleep(5)
+        for _ in range(13):
+            renew_times.append(kube.objects[LEASE_PATH]["spec"]["renewTime"])
+            await trio.sleep(10)
+    assert len(set(renew_times)) == 13  # a renewal every 10 s
+    assert renew_times[1] == "2024-01-01T00:00:10.000000Z"
+    # registration (t=0) + status patches at 60 s and 120 s
+    status_patches = kube.calls("patch", "/nodes/vk/status")
+    assert len(status_patches) == 2
+    assert conditions(kube)["Ready"]["lastHeartbeatTime"] == "2024-01-01T00:02:00Z"
+    assert controller.lease_controller is not None
+    assert controller.lease_controller.statistics().renewals == 13
+
+
+async def test_without_lease_status_follows_ping_interval(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), lease=False, now=WallClock())
+    async with running(controller):
+        await trio.sleep(35)
+    assert len(kube.calls("patch", "/nodes/vk/status")) == 3
+    assert not any("leases" in r.path for r in kube.requests)
+
+
+async def test_notification_is_applied_at_once(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        await trio.sleep(5)
+        update = node_object()
+        update["status"]["conditions"].append({"type": "Extra", "status": "True"})
+        update["metadata"]["labels"]["new"] = "label"
+        controller.notify_node_status(update)
+        controller.notify_node_status(update)  # collapses with the first
+        await trio.sleep(1)
+        assert "Extra" in conditions(kube)
+        assert kube.objects[NODE_PATH]["metadata"]["labels"]["new"] == "label"
+        assert len(kube.calls("patch", "/nodes/vk/status")) == 1
+        # a notification without metadata keeps the labels
+        controller.notify_node_status({"status": update["status"]})
+        await trio.sleep(1)
+        assert kube.objects[NODE_PATH]["metadata"]["labels"]["new"] == "label"
+    assert controller.statistics().notifications == 3
+
+
+async def test_mark_ready(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        assert conditions(kube)["Ready"]["status"] == "False"
+        await trio.sleep(2)
+        controller.mark_ready()
+        await trio.sleep(0.1)
+        ready = conditions(kube)["Ready"]
+        assert (ready["status"], ready["reason"], ready["message"]) == (
+            "True",
+            "KubeletReady",
+            "Kubelet is ready",
+        )
+        assert kube.objects[NODE_PATH]["status"]["phase"] == "Running"
+
+
+def flaky_ping(failures: int) -> tuple[Callable[[], Awaitable[None]], list[float]]:
+    calls: list[float] = []
+
+    async def ping() -> None:
+        calls.append(trio.current_time())
+        if len(calls) <= failures:
+            raise RuntimeError("backend unreachable")
+
+    return ping, calls
+
+
+async def test_failing_first_ping_registers_not_ready_and_keeps_trying(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    ping, calls = flaky_ping(failures=3)
+    controller = NodeController(kube, node_object(), ping=ping, lease=True, now=WallClock())
+    async with running(controller):
+        ready = conditions(kube)["Ready"]
+        assert ready["status"] == "False"
+        assert ready["reason"] == PING_FAILED_REASON
+        assert "backend unreachable" in ready["message"]
+        await trio.sleep(25)
+        assert LEASE_PATH not in kube.objects  # no lease while unhealthy
+        await trio.sleep(5.5)  # the 4th ping (t=30) succeeds and the lease follows at once
+        assert LEASE_PATH in kube.objects
+        controller.mark_ready()
+        await trio.sleep(0.1)
+        assert conditions(kube)["Ready"]["status"] == "True"
+    assert len(calls) >= 4
+    assert controller.lease_controller is not None
+    assert controller.lease_controller.statistics().skipped_unhealthy >= 3
+
+
+async def test_deleted_node_is_registered_again(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        old_uid = kube.objects[NODE_PATH]["metadata"]["uid"]
+        await trio.sleep(3)
+        # someone deletes the Node; the garbage collector then removes its lease
+        del kube.objects[NODE_PATH]
+        del kube.objects[LEASE_PATH]
+        await trio.sleep(10)  # the next lease renewal notices and wakes the status loop
+        node = kube.objects[NODE_PATH]
+        assert node["metadata"]["uid"] != old_uid
+        await trio.sleep(10)
+        owner = kube.objects[LEASE_PATH]["metadata"]["ownerReferences"][0]
+        assert owner["uid"] == node["metadata"]["uid"]
+    assert controller.statistics().registrations == 2
+
+
+async def test_status_conflicts_are_retried(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        kube.fail_next("patch", Conflict("changed", status_code=409))
+        kube.fail_next("patch", Conflict("changed", status_code=409))
+        await controller.update_status()
+    assert len(kube.calls("patch", "/nodes/vk/status")) == 3
+    assert controller.statistics().status_updates == 1
+
+
+async def test_registration_refused_fails_run(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    kube.fail_next("get", Forbidden("nodes is forbidden", status_code=403))
+    controller = NodeController(kube, node_object(), now=WallClock())
+    with pytest.raises(Forbidden):
+        await controller.run()
+
+
+async def test_errors_in_the_loop_do_not_stop_it(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        kube.fail_next("get", Forbidden("flaky rbac", status_code=403), lambda p: p == NODE_PATH)
+        await trio.sleep(61)
+        assert controller.statistics().status_failures == 1
+        await trio.sleep(60)
+        assert controller.statistics().status_updates == 1

@@ -1,0 +1,292 @@
+"""The node controller: registers the Node and keeps its status, Lease and health current.
+
+It owns three tasks in one nursery: the ping controller (provider health), the lease controller
+(``kube-node-lease/<node>``) and the status loop, which patches ``nodes/<name>/status`` with the
+three-way strategic merge of :mod:`._node_status` every ``status_interval`` seconds (60 s with a
+lease, the ping interval without) and whenever the provider notifies a new node status.
+
+Differences from the Go version (docs/differences.md):
+
+* a failing first ping does not fail start-up: the node is registered (or updated) with
+  ``Ready=False`` (reason ``ProviderPingFailed``) and the controller keeps pinging; while pings
+  fail, status patches keep saying NotReady and the lease is not renewed;
+* a Node deleted while we run is registered again at the next status update (at once when the
+  lease controller notices its lease was garbage-collected);
+* a provider notification without labels/annotations keeps the current ones;
+* notifications never block the provider: the latest one wins.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, final
+
+import attrs
+import trio
+
+from ._kube import ApiError, Conflict, KubeApi, NotFound, PatchType, is_transient, resource_path
+from ._lease import LeaseController
+from ._node_object import mark_node_ready
+from ._node_status import node_status_patch
+from ._ping import PingController, PingResult
+from ._time import Now, format_time, utc_now
+
+__all__ = ["PING_FAILED_REASON", "NodeController", "NodeControllerStatistics"]
+
+logger = logging.getLogger("vk_trio.node.node")
+
+PING_FAILED_REASON: Final = "ProviderPingFailed"
+_CONFLICT_RETRIES: Final = 5
+_CONFLICT_DELAY: Final = 0.01
+_REGISTER_ATTEMPTS: Final = 5
+
+
+async def _healthy() -> None:
+    """The ping of a provider without a node-health capability: always healthy."""
+
+
+@final
+@attrs.frozen
+class NodeControllerStatistics:
+    status_updates: int
+    status_failures: int
+    registrations: int
+    notifications: int
+
+
+@final
+class NodeController:
+    """Registers ``node`` and keeps it fresh. ``node`` is the full object to create (labels,
+    taints, status); after registration only its labels, annotations and status are patched."""
+
+    def __init__(
+        self,
+        client: KubeApi,
+        node: Mapping[str, Any],
+        *,
+        ping: Callable[[], Awaitable[None]] | None = None,
+        ping_interval: float = 10.0,
+        ping_timeout: float | None = None,
+        status_interval: float = 60.0,
+        lease: bool = True,
+        lease_duration_seconds: int = 40,
+        lease_renew_interval: float | None = None,
+        now: Now = utc_now,
+    ) -> None:
+        self._client = client
+        self._node: dict[str, Any] = copy.deepcopy(dict(node))
+        self._name: str = self._node["metadata"]["name"]
+        self._now = now
+        self._ping = PingController(ping or _healthy, interval=ping_interval, timeout=ping_timeout)
+        self._lease = (
+            LeaseController(
+                client,
+                self._name,
+                owner=self._owner,
+                ping=self._ping,
+                duration_seconds=lease_duration_seconds,
+                renew_interval=lease_renew_interval,
+                on_lease_missing=self._wake,
+                now=now,
+            )
+            if lease
+            else None
+        )
+        self._interval = status_interval if lease else ping_interval
+        self._server_node: dict[str, Any] | None = None
+        self._pending: dict[str, Any] | None = None
+        self._wakeup = trio.Event()
+        self._ready = trio.Event()
+        self._updates = self._failures = self._registrations = self._notifications = 0
+
+    # -- public --------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def ping_controller(self) -> PingController:
+        return self._ping
+
+    @property
+    def lease_controller(self) -> LeaseController | None:
+        return self._lease
+
+    @property
+    def server_node(self) -> dict[str, Any] | None:
+        """The Node as the API server returned it after our last successful write."""
+        return self._server_node
+
+    @property
+    def ready(self) -> trio.Event:
+        """Set once the node is registered and the loops run."""
+        return self._ready
+
+    def statistics(self) -> NodeControllerStatistics:
+        return NodeControllerStatistics(
+            status_updates=self._updates,
+            status_failures=self._failures,
+            registrations=self._registrations,
+            notifications=self._notifications,
+        )
+
+    def notify_node_status(self, node: dict[str, Any]) -> None:
+        """Provider callback: apply ``node``'s status (and labels/annotations if it has them).
+
+        Never blocks: a notification that arrives while another is pending replaces it.
+        """
+        self._notifications += 1
+        self._pending = node
+        self._wake()
+
+    def mark_ready(self) -> None:
+        """Mark the node Ready (``KubeletReady``) and push that at once.
+
+        For providers that do not manage node status themselves: the Go version's ready callback.
+        """
+        self._node = mark_node_ready(self._node, self._now())
+        self._wake()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Register the node, start ping and lease, then keep the status fresh until cancelled.
+
+        Registration errors that retrying cannot fix (forbidden, invalid) are raised; transient
+        ones are retried a few times first.
+        """
+        failure: ApiError | None = None
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self._ping.run)
+            try:
+                await self._register()
+            except ApiError as exc:
+                # raised below, outside the nursery, so callers see the API error itself
+                failure = exc
+                nursery.cancel_scope.cancel()
+            else:
+                if self._lease is not None:
+                    await nursery.start(self._lease.run)
+                self._ready.set()
+                task_status.started()
+                await self._loop()
+        if failure is not None:
+            raise failure
+
+    # -- internals -----------------------------------------------------------------------
+    def _owner(self) -> tuple[str, str] | None:
+        if self._server_node is None:
+            return None
+        meta = self._server_node.get("metadata") or {}
+        uid = meta.get("uid")
+        return (self._name, uid) if uid else None
+
+    def _wake(self) -> None:
+        self._wakeup.set()
+
+    async def _register(self) -> None:
+        delay = 0.5
+        for attempt in range(1, _REGISTER_ATTEMPTS + 1):
+            try:
+                await self.update_status()
+                return
+            except ApiError as exc:
+                if not is_transient(exc) or attempt == _REGISTER_ATTEMPTS:
+                    raise
+                logger.warning("registering node %s failed, retrying: %s", self._name, exc)
+            await trio.sleep(delay)
+            delay *= 2
+
+    async def _loop(self) -> None:
+        while True:
+            with trio.move_on_after(self._interval):
+                await self._wakeup.wait()
+            self._wakeup = trio.Event()
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                self._apply_notification(pending)
+            try:
+                await self.update_status()
+            except ApiError as exc:
+                self._failures += 1
+                logger.warning("updating status of node %s failed: %s", self._name, exc)
+
+    def _apply_notification(self, node: Mapping[str, Any]) -> None:
+        if "status" in node:
+            self._node["status"] = copy.deepcopy(node["status"])
+        meta = node.get("metadata") or {}
+        for field in ("labels", "annotations"):
+            if meta.get(field) is not None:
+                self._node.setdefault("metadata", {})[field] = dict(meta[field])
+
+    def _desired(self, ping: PingResult) -> dict[str, Any]:
+        desired = copy.deepcopy(self._node)
+        stamp = format_time(self._now())
+        conditions: list[dict[str, Any]] = desired.setdefault("status", {}).setdefault(
+            "conditions", []
+        )
+        for condition in conditions:
+            condition["lastHeartbeatTime"] = stamp
+        if not ping.ok:
+            message = f"provider ping failed: {ping.error}"
+            for condition in conditions:
+                if condition.get("type") == "Ready":
+                    if condition.get("status") != "False":
+                        condition["lastTransitionTime"] = stamp
+                    condition.update(status="False", reason=PING_FAILED_REASON, message=message)
+                    break
+            else:
+                conditions.append(
+                    {
+                        "type": "Ready",
+                        "status": "False",
+                        "reason": PING_FAILED_REASON,
+                        "message": message,
+                        "lastHeartbeatTime": stamp,
+                        "lastTransitionTime": stamp,
+                    }
+                )
+        return desired
+
+    async def update_status(self) -> None:
+        """One status update: read, three-way patch (retrying conflicts), or (re)create."""
+        ping = await self._ping.first_result()
+        desired = self._desired(ping)
+        path = resource_path("v1", "nodes", name=self._name)
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                current = await self._client.get(path)
+            except NotFound:
+                await self._create(desired)
+                return
+            patch = node_status_patch(desired, current)
+            try:
+                if patch:
+                    self._server_node = await self._client.patch(
+                        f"{path}/status", patch, patch_type=PatchType.STRATEGIC
+                    )
+                else:
+                    self._server_node = current
+                self._updates += 1
+                return
+            except NotFound:
+                await self._create(desired)
+                return
+            except Conflict:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                await trio.sleep(_CONFLICT_DELAY * random.uniform(1.0, 1.1))
+
+    async def _create(self, desired: dict[str, Any]) -> None:
+        body = copy.deepcopy(desired)
+        meta = body.setdefault("metadata", {})
+        for volatile in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
+            meta.pop(volatile, None)
+        first = self._registrations == 0 and self._server_node is None
+        self._server_node = await self._client.create(resource_path("v1", "nodes"), body)
+        self._registrations += 1
+        if first:
+            logger.info("registered node %s", self._name)
+        else:
+            logger.warning("node %s was missing and has been registered again", self._name)
