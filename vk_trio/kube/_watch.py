@@ -90,10 +90,16 @@ class WatchStream:
 
     async def aclose(self) -> None:
         response, self._response = self._response, None
+        chunks, self._chunks = self._chunks, None
         if response is not None:
             self._ended = True
             try:
                 with trio.CancelScope(shield=True):
+                    # Close the body iterator first: an abandoned async generator would
+                    # otherwise be finalised later, outside any task.
+                    close = getattr(chunks, "aclose", None)
+                    if close is not None:
+                        await close()
                     await response.aclose()
             finally:
                 self._on_close()
