@@ -184,7 +184,11 @@ def test_anonymous_auth_can_be_set_either_way(files: Files) -> None:
     with_ca = {"APISERVER_CA_CERT_LOCATION": str(files.ca)}
     assert load(files, "--anonymous-auth=true", env=with_ca).anonymous_auth is True
     assert load(files, "--anonymous-auth=false").anonymous_auth is False
-    assert load(files, "--anonymous-auth", "0").anonymous_auth is False
+    assert load(files, "--anonymous-auth=0").anonymous_auth is False
+    # a boolean flag never takes the next word (Go flag rules): "0" is then a stray command
+    assert error(files, "--anonymous-auth", "0") == (
+        'command line: unknown command "0" (commands: version, providers)'
+    )
 
 
 def test_taint_variables_override_the_flag_and_provider_name(files: Files) -> None:
@@ -222,6 +226,12 @@ def test_metrics_can_be_disabled_and_take_several_forms(files: Files) -> None:
     assert settings.metrics_address == Address("127.0.0.1", 10250)
 
 
+def test_flag_values_may_start_with_a_dash(files: Files) -> None:
+    # Go's flag library takes the next word as a value flag's value, whatever it looks like.
+    assert load(files, "--cluster-domain", "-odd").cluster_domain == "-odd"
+    assert load(files, "--cluster-domain=--odd").cluster_domain == "--odd"
+
+
 def test_zero_startup_timeout_means_wait_forever(files: Files) -> None:
     assert load(files, "--startup-timeout", "0").startup_timeout is None
     assert load(files, "--full-resync-period", "0").full_resync_period == 0.0
@@ -251,7 +261,7 @@ def test_zero_startup_timeout_means_wait_forever(files: Files) -> None:
         (["--pod-sync-workers", "many"], '--pod-sync-workers: "many" is not a whole number'),
         (["--status-workers", "0"], "--status-workers: status workers must be greater than 0"),
         (["--full-resync-period", "1"], '--full-resync-period: missing unit in duration "1"'),
-        (["--full-resync-period=-1m"], '--full-resync-period: duration "-1m" must be greater'),
+        (["--full-resync-period", "-1m"], '--full-resync-period: duration "-1m" must be greater'),
         (["--startup-timeout", "soon"], '--startup-timeout: invalid duration "soon"'),
         (["--stream-idle-timeout", "0"], '--stream-idle-timeout: duration "0" must be greater'),
         (["--stream-creation-timeout", "1d"], '--stream-creation-timeout: unknown unit "d"'),

@@ -90,6 +90,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_BOOL_FLAGS = {
+    "--disable-taint": "disable_taint",
+    "--anonymous-auth": "anonymous_auth",
+    "--enable-node-lease": "enable_node_lease",
+}
+_COMMANDS = ("version", "providers")
+
+
+def _value_flags(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        option
+        for action in parser._actions
+        for option in action.option_strings
+        if action.nargs is None and option not in _BOOL_FLAGS
+    }
+
+
 def parse_command_line(argv: list[str]) -> argparse.Namespace:
-    """Parse ``argv`` (without the program name).  Raises :class:`SettingsError`."""
-    return build_parser().parse_args(argv)
+    """Parse ``argv`` (without the program name).  Raises :class:`SettingsError`.
+
+    Before argparse sees them, tokens are normalised to the Go flag library's rules: a boolean
+    flag never takes the next word as its value (``--disable-taint`` or ``--disable-taint=false``),
+    a value flag always does, even one starting with ``-`` (``--startup-timeout -1s``), and an
+    unknown flag or command is reported by name.
+    """
+    parser = build_parser()
+    value_flags = _value_flags(parser)
+    tokens: list[str] = []
+    bools: dict[str, str] = {}
+    seen_command = False
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        i += 1
+        if token == "--":
+            tokens += argv[i - 1 :]
+            break
+        if token.startswith("-") and token != "-":
+            name, has_value, value = token.partition("=")
+            if name in _BOOL_FLAGS and not seen_command:
+                bools[_BOOL_FLAGS[name]] = value if has_value else "true"
+            elif name in ("-h", "--help"):
+                tokens.append(token)
+            elif name in value_flags and not seen_command:
+                if not has_value:
+                    if i >= len(argv):
+                        raise SettingsError("command line", f"flag needs an argument: {name}")
+                    value = argv[i]
+                    i += 1
+                tokens.append(f"{name}={value}")
+            else:
+                raise SettingsError("command line", f"unknown flag: {name}")
+        else:
+            if not seen_command and token not in _COMMANDS:
+                raise SettingsError(
+                    "command line",
+                    f'unknown command "{token}" (commands: {", ".join(_COMMANDS)})',
+                )
+            seen_command = True
+            tokens.append(token)
+    args = parser.parse_args(tokens)
+    for dest, value in bools.items():
+        setattr(args, dest, value)
+    return args
