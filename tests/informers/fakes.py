@@ -20,7 +20,7 @@ import attrs
 import trio
 
 from vk_trio.informers import LabelSelector
-from vk_trio.kube import ApiError, Gone, WatchEvent, error_from_status
+from vk_trio.kube import ApiError, Gone, WatchEvent
 
 
 def make_object(
@@ -126,7 +126,11 @@ class _Stream:
             if isinstance(item, BaseException):
                 raise item
             if item.type == "ERROR" and item.object.get("code") == 410:
-                raise error_from_status(item.object)
+                # as KubeClient.watch does: 410 raises, other ERROR events are yielded
+                status = item.object
+                raise Gone(
+                    status["message"], status_code=410, reason=status["reason"], status=status
+                )
             return item
 
 
@@ -242,6 +246,25 @@ class FakeApiServer:
             watch.stalled = True
 
     # -- the client side --------------------------------------------------------------------------
+
+    async def patch(self, path: str, body: Any, **_: Any) -> dict[str, Any]:
+        """A JSON merge patch of ``.../namespaces/<ns>/<plural>/<name>`` (enough for examples)."""
+        await trio.lowlevel.checkpoint()
+        self.calls.append(Call("patch", None, at=trio.current_time()))
+        m = re.search(r"/namespaces/([^/]+)/[^/]+/([^/]+)$", path)
+        assert m, path
+        key = f"{m.group(1)}/{m.group(2)}"
+
+        def merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
+            for k, v in patch.items():
+                if v is None:
+                    target.pop(k, None)
+                elif isinstance(v, Mapping) and isinstance(target.get(k), dict):
+                    merge(target[k], v)
+                else:
+                    target[k] = copy.deepcopy(v)
+
+        return copy.deepcopy(self.modify(key, lambda obj: merge(obj, body)))
 
     def _matcher(
         self, path: str, label_selector: str | None, field_selector: str | None

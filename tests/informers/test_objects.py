@@ -21,7 +21,7 @@ def test_meta_namespace_key_namespaced_and_cluster_scoped() -> None:
 
 def test_meta_namespace_key_of_a_tombstone_is_its_key() -> None:
     tombstone = DeletedFinalStateUnknown("ns/p", {"metadata": {"name": "other"}})
-    assert meta_namespace_key(tombstone) == "ns/p"  # type: ignore[arg-type]
+    assert meta_namespace_key(tombstone) == "ns/p"
 
 
 @pytest.mark.parametrize("obj", [{}, {"metadata": {}}, {"metadata": {"name": ""}}, {"metadata": 3}])

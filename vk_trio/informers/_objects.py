@@ -40,7 +40,7 @@ class DeletedFinalStateUnknown:
     obj: Object
 
 
-def meta_namespace_key(obj: Mapping[str, Any]) -> str:
+def meta_namespace_key(obj: Mapping[str, Any] | DeletedFinalStateUnknown) -> str:
     """``"<namespace>/<name>"``, or ``"<name>"`` for cluster-scoped objects.
 
     A tombstone yields the key it carries, so the same function works on delete notifications.
