@@ -346,11 +346,8 @@ class H11Transport(httpx.AsyncBaseTransport):
                     "timed out waiting for a pooled connection", request=request
                 ) from None
             raise
-        conn = waiter.connection
-        if conn is not None and conn.is_stale(trio.current_time()):
-            conn.close_now()
-            return None  # the slot stays ours: open a new connection in it
-        return conn
+        # A handed-over connection has just finished a request: no staleness check needed.
+        return waiter.connection
 
     async def _connect(
         self, request: httpx.Request, origin: _Origin, timeouts: dict[str, float | None]
