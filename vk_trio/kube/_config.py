@@ -193,7 +193,9 @@ async def _load_kubeconfig(paths: list[str], context: str | None, source: str) -
         merged = module.KubeConfigMerger(joined)
         if merged.config is None:
             raise _Problem("no configuration in the file (it is empty)")
-        return module.KubeConfigLoader(config_dict=merged.config, active_context=context)
+        return module.KubeConfigLoader(
+            config_dict=merged.config, active_context=context, config_base_path=None
+        )
 
     holder: dict[str, Any] = {}
 
