@@ -16,6 +16,9 @@ hypercorn's protocol layer:
 
 from ._codec import FrameDecoder as FrameDecoder
 from ._codec import FrameEncoder as FrameEncoder
+from ._connection import SpdyConnection as SpdyConnection
+from ._connection import SpdyConnectionStatistics as SpdyConnectionStatistics
+from ._connection import open_spdy_connection as open_spdy_connection
 from ._dictionary import SPDY3_DICTIONARY as SPDY3_DICTIONARY
 from ._errors import ProtocolError as ProtocolError
 from ._errors import SpdyError as SpdyError
@@ -60,3 +63,6 @@ from ._session import SessionConfig as SessionConfig
 from ._session import SessionStatistics as SessionStatistics
 from ._session import SpdySession as SpdySession
 from ._session import StreamState as StreamState
+from ._stream import SpdyConnectionClosed as SpdyConnectionClosed
+from ._stream import SpdyStream as SpdyStream
+from ._stream import StreamResetError as StreamResetError
