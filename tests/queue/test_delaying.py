@@ -333,3 +333,80 @@ async def test_every_add_after_counts_as_a_retry(autojump_clock: trio.testing.Mo
     queue.shut_down()
     queue.add_after("c", 1)
     assert provider.queues["d"].retries.value == 3
+
+
+async def test_a_waiter_stays_in_line_when_the_only_delayed_item_collapses(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue: DelayingQueue[str] = DelayingQueue()
+    queue.add("busy")
+    busy = queue.get_nowait()
+    queue.add_after("busy", 1)  # fires into the processing item: nothing new to hand out
+    got: list[tuple[str, float]] = []
+
+    async def waiter() -> None:
+        got.append((await queue.get(), trio.current_time()))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(waiter)
+        await trio.sleep(3)
+        assert got == []
+        assert queue.statistics().tasks_waiting == 1
+        queue.done(busy)  # re-queued, and handed to the waiter
+    assert got == [("busy", 3.0)]
+
+
+async def test_a_superseded_schedule_that_is_also_due_is_skipped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue: DelayingQueue[str] = DelayingQueue()
+    queue.add_after("x", 2)
+    queue.add_after("x", 1)
+    queue.add_after("y", 1.5)
+    await trio.sleep(3)  # all three schedules are due at once
+    assert [queue.get_nowait(), queue.get_nowait()] == ["x", "y"]
+    assert len(queue) == 0
+
+
+async def test_shutdown_reaches_a_waiter_that_was_woken_to_rearm_its_timer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue: DelayingQueue[str] = DelayingQueue()
+    results: list[str] = []
+
+    async def waiter() -> None:
+        try:
+            await queue.get()
+        except QueueShutDown:
+            results.append("shut down")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(waiter)
+        await trio.testing.wait_all_tasks_blocked()
+        queue.add_after("x", 1)  # wakes the waiter to park again with a deadline ...
+        queue.shut_down()  # ... and the shutdown arrives before it runs
+    assert results == ["shut down"]
+
+
+async def test_an_item_arriving_while_the_waiter_rearms_goes_to_that_waiter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue: DelayingQueue[str] = DelayingQueue()
+    received: dict[str, str] = {}
+
+    async def waiter(name: str) -> None:
+        received[name] = await queue.get()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(waiter, "first")
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(waiter, "second")
+        await trio.testing.wait_all_tasks_blocked()
+        queue.add_after("later", 1)  # "first" is woken to re-arm; it keeps its place ...
+        queue.add("now")  # ... so this goes to "first", not "second"
+    assert received == {"first": "now", "second": "later"}
+
+
+def test_the_name_is_exposed() -> None:
+    assert DelayingQueue(name="pods").name == "pods"
+    assert DelayingQueue[str]().name is None

@@ -161,3 +161,23 @@ async def test_unfinished_work_can_be_read_from_another_thread(
     thread.join()
     assert len(values) == 1
     assert values[0] >= 0.0
+
+
+async def test_delayed_items_count_as_adds_when_they_become_due(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = RecordingProvider()
+    queue: RateLimitingQueue[str] = RateLimitingQueue(name="late", metrics=provider)
+    m = provider.queues["late"]
+    queue.add_after("x", 1)
+    assert m.adds.value == 0
+    assert m.depth.value == 0
+    await trio.sleep(1)
+    assert len(queue) == 1
+    assert m.adds.value == 1
+    assert m.depth.value == 1
+    await trio.sleep(0.5)
+    item = await queue.get()  # the fast path of get() records the hand-out too
+    assert m.depth.value == 0
+    assert m.latency.observations == [0.5]
+    queue.done(item)

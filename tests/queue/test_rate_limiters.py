@@ -210,3 +210,7 @@ def test_default_item_based_limiter_backs_off_from_1ms_to_1000s() -> None:
     assert delays[:3] == [0.001, 0.002, 0.004]
     assert delays[19] == 524.288  # 20th call
     assert delays[20:] == [1000.0, 1000.0]
+
+
+def test_exponential_with_infinite_base_is_always_the_cap() -> None:
+    assert ItemExponentialFailureRateLimiter(math.inf, 5).when("x") == 5.0
