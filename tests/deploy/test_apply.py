@@ -1,0 +1,341 @@
+"""deploy/ against the real API server.
+
+* Every manifest passes a server-side dry-run apply (schema, defaulting, validation, admission).
+* The RBAC really lets the ServiceAccount make each API call the process makes, through a token
+  from the TokenRequest API, and refuses neighbouring calls it does not need.
+
+(Running ``vk-trio`` itself with that token needs the node controllers; see docs/deploy.md.)
+"""
+
+from __future__ import annotations
+
+import copy
+import ssl
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests._controlplane import AdminClient, ApiError, ControlPlane, wait_for
+
+from .test_manifests import documents, find
+
+JSON = dict[str, Any]
+
+
+def localised(namespace: str) -> list[JSON]:
+    """The manifests with the ``vk-trio`` namespace replaced by the test's namespace."""
+    docs = []
+    for doc in copy.deepcopy(documents()):
+        if doc["kind"] == "Namespace":
+            doc["metadata"]["name"] = namespace
+        if doc["metadata"].get("namespace") == "vk-trio":
+            doc["metadata"]["namespace"] = namespace
+        for subject in doc.get("subjects", []):
+            subject["namespace"] = namespace
+        docs.append(doc)
+    return docs
+
+
+_PLURALS = {
+    "Namespace": "namespaces",
+    "ServiceAccount": "serviceaccounts",
+    "ClusterRole": "clusterroles",
+    "ClusterRoleBinding": "clusterrolebindings",
+    "Role": "roles",
+    "RoleBinding": "rolebindings",
+    "Secret": "secrets",
+    "ConfigMap": "configmaps",
+    "Deployment": "deployments",
+}
+
+
+def object_path(doc: JSON) -> str:
+    group_version = doc["apiVersion"]
+    prefix = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
+    namespace = doc["metadata"].get("namespace")
+    scope = f"/namespaces/{namespace}" if namespace else ""
+    return f"{prefix}{scope}/{_PLURALS[doc['kind']]}/{doc['metadata']['name']}"
+
+
+def test_manifests_pass_server_side_dry_run(controlplane: ControlPlane, namespace: str) -> None:
+    """Server-side apply with ``dryRun=All``: what ``kubectl apply --server-side --dry-run=server``
+    sends, object by object."""
+    docs = localised(namespace)
+    assert {doc["kind"] for doc in docs} == set(_PLURALS)
+    with controlplane.admin_client() as api:
+        for doc in docs:
+            answer = api.request(
+                "PATCH",
+                object_path(doc),
+                doc,
+                params={"dryRun": "All", "fieldManager": "vk-trio-deploy-test", "force": "true"},
+                content_type="application/apply-patch+yaml",
+            )
+            assert answer["kind"] == doc["kind"]
+            assert answer["metadata"]["name"] == doc["metadata"]["name"]
+            if doc["kind"] == "Deployment":
+                # defaulted and validated by the server, not just echoed
+                template = answer["spec"]["template"]["spec"]
+                assert template["containers"][0]["terminationMessagePath"]
+                assert template["serviceAccountName"] == "vk-trio"
+        # nothing was created
+        with pytest.raises(ApiError) as info:
+            api.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/vk-trio")
+        assert info.value.status == 404
+        with pytest.raises(ApiError) as info:
+            api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/vk-trio")
+        assert info.value.status == 404
+
+
+class ServiceAccountClient:
+    """Requests as the ServiceAccount, with a bearer token from the TokenRequest API."""
+
+    def __init__(self, controlplane: ControlPlane, token: str) -> None:
+        self.http = httpx.Client(
+            base_url=controlplane.server,
+            verify=ssl.create_default_context(cafile=str(controlplane.ca_cert)),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+    def call(self, method: str, path: str, body: Any = None, patch: str | None = None) -> int:
+        headers = {
+            "Content-Type": f"application/{patch}-patch+json" if patch else "application/json"
+        }
+        response = self.http.request(method, path, json=body, headers=headers)
+        return response.status_code
+
+    def allowed(
+        self,
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        subresource: str = "",
+        namespace: str = "",
+    ) -> bool:
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {
+                "resourceAttributes": {
+                    "verb": verb,
+                    "group": group,
+                    "resource": resource,
+                    "subresource": subresource,
+                    "namespace": namespace,
+                }
+            },
+        }
+        response = self.http.post(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json=review
+        )
+        response.raise_for_status()
+        return bool(response.json()["status"]["allowed"])
+
+
+@pytest.fixture
+def account(controlplane: ControlPlane, namespace: str) -> Iterator[ServiceAccountClient]:
+    """The deploy/ ServiceAccount and RBAC, really created (under unique names), and a token."""
+    suffix = uuid.uuid4().hex[:8]
+    role_name = f"vk-trio-test-{suffix}"
+    subject = [{"kind": "ServiceAccount", "name": "vk-trio", "namespace": namespace}]
+    cluster_role = find("ClusterRole", "vk-trio")
+    lease_role = find("Role", "vk-trio-lease")
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    created: list[str] = []
+    with controlplane.admin_client() as api:
+        try:
+            api.create(
+                f"/api/v1/namespaces/{namespace}/serviceaccounts", {"metadata": {"name": "vk-trio"}}
+            )
+            api.create(
+                f"{rbac}/clusterroles",
+                {"metadata": {"name": role_name}, "rules": cluster_role["rules"]},
+            )
+            created.append(f"{rbac}/clusterroles/{role_name}")
+            api.create(
+                f"{rbac}/clusterrolebindings",
+                {
+                    "metadata": {"name": role_name},
+                    "roleRef": {**cluster_role_ref(), "name": role_name},
+                    "subjects": subject,
+                },
+            )
+            created.append(f"{rbac}/clusterrolebindings/{role_name}")
+            lease_ns = f"{rbac}/namespaces/kube-node-lease"
+            api.create(
+                f"{lease_ns}/roles", {"metadata": {"name": role_name}, "rules": lease_role["rules"]}
+            )
+            created.append(f"{lease_ns}/roles/{role_name}")
+            api.create(
+                f"{lease_ns}/rolebindings",
+                {
+                    "metadata": {"name": role_name},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": role_name,
+                    },
+                    "subjects": subject,
+                },
+            )
+            created.append(f"{lease_ns}/rolebindings/{role_name}")
+            token = api.create(
+                f"/api/v1/namespaces/{namespace}/serviceaccounts/vk-trio/token",
+                {"spec": {"expirationSeconds": 3600}},
+            )["status"]["token"]
+            client = ServiceAccountClient(controlplane, token)
+            try:
+                yield client
+            finally:
+                client.http.close()
+        finally:
+            for path in reversed(created):
+                api.delete(path)
+
+
+def cluster_role_ref() -> JSON:
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole"}
+
+
+def wait_allowed(account: ServiceAccountClient) -> None:
+    """RBAC changes reach the authorizer through an informer: wait until they have."""
+    wait_for(
+        lambda: (
+            account.allowed("get", "nodes")
+            and account.allowed(
+                "get", "leases", group="coordination.k8s.io", namespace="kube-node-lease"
+            )
+        ),
+        timeout=30,
+        message="RBAC for the vk-trio ServiceAccount",
+    )
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_service_account_can_make_every_call_the_process_makes(
+    controlplane: ControlPlane, namespace: str, account: ServiceAccountClient
+) -> None:
+    wait_allowed(account)
+    node = f"vk-deploy-test-{uuid.uuid4().hex[:8]}"
+    with controlplane.admin_client() as api:
+        try:
+            _exercise(account, api, namespace, node)
+        finally:
+            for path in (f"/api/v1/nodes/{node}",):
+                try:
+                    api.delete(path)
+                except ApiError as exc:
+                    if exc.status != 404:
+                        raise
+
+
+def _exercise(account: ServiceAccountClient, api: AdminClient, namespace: str, node: str) -> None:
+    ns = f"/api/v1/namespaces/{namespace}"
+    # Node registration, status heartbeat, re-read.
+    body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}}
+    assert account.call("POST", "/api/v1/nodes", body) == 201
+    assert account.call("GET", f"/api/v1/nodes/{node}") == 200
+    status = {
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}
+    }
+    assert (
+        account.call("PATCH", f"/api/v1/nodes/{node}/status", status, patch="strategic-merge")
+        == 200
+    )
+    # Lease in kube-node-lease.
+    leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+    lease = {
+        "metadata": {"name": node},
+        "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": now()},
+    }
+    assert account.call("POST", leases, lease) == 201
+    current = account.http.get(f"{leases}/{node}").json()
+    current["spec"]["renewTime"] = now()
+    assert account.call("PUT", f"{leases}/{node}", current) == 200
+    # Pods bound to the node: list/watch by field selector, status patch, final delete.
+    pod = {
+        "metadata": {"name": "p"},
+        "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]},
+    }
+    api.create(f"{ns}/pods", pod)
+    selector = f"fieldSelector=spec.nodeName%3D{node}"
+    assert account.call("GET", f"/api/v1/pods?{selector}") == 200
+    assert account.call("GET", f"/api/v1/pods?{selector}&watch=1&timeoutSeconds=1") == 200
+    assert account.call("GET", f"{ns}/pods/p") == 200
+    assert (
+        account.call(
+            "PATCH", f"{ns}/pods/p/status", {"status": {"phase": "Running"}}, patch="merge"
+        )
+        == 200
+    )
+    # Events: created, then patched with a higher count.
+    event = {
+        "metadata": {"name": "p.vk"},
+        "involvedObject": {"kind": "Pod", "name": "p", "namespace": namespace},
+        "reason": "ProviderCreateSuccess",
+        "message": "Create pod in provider successfully",
+        "type": "Normal",
+        "count": 1,
+        "source": {"component": f"{node}/pod-controller"},
+    }
+    assert account.call("POST", f"{ns}/events", event) == 201
+    assert account.call("PATCH", f"{ns}/events/p.vk", {"count": 2}, patch="strategic-merge") == 200
+    delete = {
+        "gracePeriodSeconds": 0,
+        "preconditions": {"uid": api.get(f"{ns}/pods/p")["metadata"]["uid"]},
+    }
+    assert account.call("DELETE", f"{ns}/pods/p", delete) == 200
+    # Environment resolution: informers over all namespaces.
+    for resource in ("configmaps", "secrets", "services"):
+        assert account.call("GET", f"/api/v1/{resource}") == 200
+        assert account.call("GET", f"/api/v1/{resource}?watch=1&timeoutSeconds=1") == 200
+    # Webhook authentication/authorization of kubelet-API clients.
+    review = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenReview",
+        "spec": {"token": "x"},
+    }
+    assert account.call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", review) == 201
+    sar = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": "someone",
+            "resourceAttributes": {"verb": "get", "resource": "nodes", "subresource": "proxy"},
+        },
+    }
+    assert account.call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", sar) == 201
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "extra"),
+    [
+        ("create", "pods", {}),
+        ("update", "pods", {}),
+        ("patch", "pods", {}),
+        ("update", "pods", {"subresource": "status"}),
+        ("delete", "nodes", {}),
+        ("update", "nodes", {}),
+        ("patch", "nodes", {}),
+        ("list", "nodes", {}),
+        ("create", "secrets", {"namespace": "default"}),
+        ("delete", "configmaps", {"namespace": "default"}),
+        ("create", "leases", {"group": "coordination.k8s.io", "namespace": "default"}),
+        ("delete", "leases", {"group": "coordination.k8s.io", "namespace": "kube-node-lease"}),
+        ("get", "nodes", {"subresource": "proxy"}),
+    ],
+)
+def test_service_account_gets_nothing_more(
+    account: ServiceAccountClient, verb: str, resource: str, extra: dict[str, str]
+) -> None:
+    wait_allowed(account)
+    assert not account.allowed(verb, resource, **extra)
