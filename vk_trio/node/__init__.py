@@ -18,6 +18,7 @@ from ._kube import KubeApi as KubeApi
 from ._lease import LEASE_NAMESPACE as LEASE_NAMESPACE
 from ._lease import LeaseController as LeaseController
 from ._lease import LeaseStatistics as LeaseStatistics
+from ._metrics import PodControllerMetrics as PodControllerMetrics
 from ._node_controller import PING_FAILED_REASON as PING_FAILED_REASON
 from ._node_controller import NodeController as NodeController
 from ._node_controller import NodeControllerStatistics as NodeControllerStatistics
@@ -35,11 +36,17 @@ from ._node_status import node_status_patch as node_status_patch
 from ._ping import PingController as PingController
 from ._ping import PingResult as PingResult
 from ._ping import PingStatistics as PingStatistics
+from ._pod_controller import ENV_FAILED_REASON as ENV_FAILED_REASON
+from ._pod_controller import PROVIDER_FAILED_REASON as PROVIDER_FAILED_REASON
+from ._pod_controller import EventSink as EventSink
+from ._pod_controller import PodController as PodController
+from ._pod_controller import PodControllerStatistics as PodControllerStatistics
 from ._podutil import is_running as is_running
 from ._podutil import pod_key as pod_key
 from ._podutil import pod_should_enqueue as pod_should_enqueue
 from ._podutil import pods_effectively_equal as pods_effectively_equal
 from ._podutil import pods_equal as pods_equal
+from ._resources import ClusterLookups as ClusterLookups
 from ._runtime_env import apply_runtime_fields as apply_runtime_fields
 from ._runtime_env import deferred_env_names as deferred_env_names
 from ._strategic import apply_strategic_patch as apply_strategic_patch
