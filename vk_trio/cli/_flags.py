@@ -9,7 +9,7 @@ that flags and environment variables are validated in one place with one style o
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ._errors import SettingsError
 
@@ -30,6 +30,18 @@ def parse_bool(text: str) -> bool:
 
 
 class _Parser(argparse.ArgumentParser):
+    """Errors become :class:`SettingsError`; remembers which flags take a value."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value_flags: set[str] = set()
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        if action.nargs is None:
+            self.value_flags.update(action.option_strings)
+        return action
+
     def error(self, message: str) -> NoReturn:
         raise SettingsError("command line", message)
 
@@ -42,7 +54,7 @@ VKUBELET_POD_IP, VKUBELET_TAINT_KEY, VKUBELET_TAINT_VALUE, VKUBELET_TAINT_EFFECT
 docs/deploy.md)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     """The parser of ``vk-trio [flags] [version | providers [NAME]]``."""
     parser = _Parser(
         prog="vk-trio",
@@ -98,15 +110,6 @@ _BOOL_FLAGS = {
 _COMMANDS = ("version", "providers")
 
 
-def _value_flags(parser: argparse.ArgumentParser) -> set[str]:
-    return {
-        option
-        for action in parser._actions
-        for option in action.option_strings
-        if action.nargs is None and option not in _BOOL_FLAGS
-    }
-
-
 def parse_command_line(argv: list[str]) -> argparse.Namespace:
     """Parse ``argv`` (without the program name).  Raises :class:`SettingsError`.
 
@@ -116,7 +119,7 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
     unknown flag or command is reported by name.
     """
     parser = build_parser()
-    value_flags = _value_flags(parser)
+    value_flags = parser.value_flags - set(_BOOL_FLAGS)
     tokens: list[str] = []
     bools: dict[str, str] = {}
     seen_command = False
