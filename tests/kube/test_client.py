@@ -646,3 +646,28 @@ async def test_watch_is_not_rate_limited(autojump_clock: trio.testing.MockClock)
                 async for _ in events:
                     pass  # pragma: no cover
         assert trio.current_time() == start
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/api/v1/namespaces/ns/pods/p/status",
+        "/api/v1/pods?labelSelector=a%3Db&limit=5&continue=x%2Fy",
+        "/api/v1/namespaces/a%2Fb/pods",
+        "/apis/coordination.k8s.io/v1/leases?",
+        "/odd path/with space?q=a b",  # not pre-encoded: takes httpx's parser
+        "/ünïcode",
+    ],
+)
+@pytest.mark.parametrize(
+    "server", ["https://h.test:6443", "http://10.0.0.1", "https://r.test/k8s/c-1/"]
+)
+def test_url_factory_matches_httpx(server: str, target: str) -> None:
+    from vk_trio.kube._client import _UrlFactory  # noqa: PLC0415 - internal, tested directly
+
+    factory = _UrlFactory(server)
+    fast = factory(target)
+    slow = httpx.URL(server.rstrip("/") + target)
+    assert str(fast) == str(slow)
+    assert fast.raw_path == slow.raw_path
+    assert (fast.host, fast.port, fast.scheme) == (slow.host, slow.port, slow.scheme)

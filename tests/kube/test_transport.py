@@ -49,13 +49,18 @@ def request(
     )
 
 
+async def send(transport: H11Transport, req: httpx.Request) -> httpx.Response:
+    """Send and read the body, as httpx.AsyncClient does with a transport's response."""
+    response = await transport.handle_async_request(req)
+    await response.aread()
+    return response
+
+
 async def test_keep_alive_reuses_one_connection(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer())
     transport = H11Transport()
     for i in range(5):
-        response = await transport.handle_async_request(
-            request(server, "PATCH", f"/p/{i}", b'{"a":1}')
-        )
+        response = await send(transport, request(server, "PATCH", f"/p/{i}", b'{"a":1}'))
         assert response.status_code == 200
         assert orjson.loads(response.content) == {
             "method": "PATCH",
@@ -69,7 +74,7 @@ async def test_keep_alive_reuses_one_connection(nursery: trio.Nursery) -> None:
     await transport.aclose()
     assert transport.statistics().idle_connections == 0
     with pytest.raises(RuntimeError):
-        await transport.handle_async_request(request(server))
+        await send(transport, request(server))
 
 
 async def test_works_as_an_httpx_client_transport(nursery: trio.Nursery) -> None:
@@ -85,10 +90,10 @@ async def test_chunked_response_is_read_whole(nursery: trio.Nursery) -> None:
         nursery, TestServer(lambda r, b: Reply(chunks=[b'{"a":', b"1,", b'"b":2}']))
     )
     transport = H11Transport()
-    response = await transport.handle_async_request(request(server))
+    response = await send(transport, request(server))
     assert response.json() == {"a": 1, "b": 2}
     # the connection went back to the pool
-    await transport.handle_async_request(request(server))
+    await send(transport, request(server))
     assert server.connections == 1
     await transport.aclose()
 
@@ -97,7 +102,7 @@ async def test_connection_close_is_respected(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer(lambda r, b: Reply(close_after=True)))
     transport = H11Transport()
     for _ in range(3):
-        assert (await transport.handle_async_request(request(server))).status_code == 200
+        assert (await send(transport, request(server))).status_code == 200
     assert server.connections == 3
     assert transport.statistics().idle_connections == 0
     await transport.aclose()
@@ -107,7 +112,7 @@ async def test_idle_connection_closed_by_peer_is_not_reused(nursery: trio.Nurser
     server = await started(nursery, TestServer(lambda r, b: Reply(drop_after=True)))
     transport = H11Transport()
     for _ in range(3):
-        response = await transport.handle_async_request(request(server, "POST", body=b"{}"))
+        response = await send(transport, request(server, "POST", body=b"{}"))
         assert response.status_code == 200
         await trio.testing.wait_all_tasks_blocked()  # let the server's close land
     assert server.connections == 3
@@ -129,8 +134,8 @@ def close_second_on_each_connection() -> Callable[[h11.Request, bytes], Reply]:
 async def test_safe_request_is_resent_when_a_reused_connection_dies(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer(close_second_on_each_connection()))
     transport = H11Transport()
-    await transport.handle_async_request(request(server))
-    response = await transport.handle_async_request(request(server, "GET", "/again"))
+    await send(transport, request(server))
+    response = await send(transport, request(server, "GET", "/again"))
     assert response.status_code == 200
     assert transport.statistics().stale_retries == 1
     assert [s.target for s in server.seen] == ["/x", "/again", "/again"]
@@ -142,9 +147,9 @@ async def test_unsafe_request_is_not_resent_when_a_reused_connection_dies(
 ) -> None:
     server = await started(nursery, TestServer(close_second_on_each_connection()))
     transport = H11Transport()
-    await transport.handle_async_request(request(server))
+    await send(transport, request(server))
     with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
-        await transport.handle_async_request(request(server, "PATCH", "/p", b"{}"))
+        await send(transport, request(server, "PATCH", "/p", b"{}"))
     assert transport.statistics().stale_retries == 0
     assert len(server.seen) == 2
     assert transport.statistics().pooled_connections == 0
@@ -158,7 +163,7 @@ async def test_read_timeout_bounds_the_whole_answer(
     transport = H11Transport()
     start = trio.current_time()
     with pytest.raises(httpx.ReadTimeout):
-        await transport.handle_async_request(request(server, timeout=5.0))
+        await send(transport, request(server, timeout=5.0))
     # write + read timeouts make up the deadline
     assert trio.current_time() - start == pytest.approx(10.0)
     assert transport.statistics().pooled_connections == 0
@@ -185,7 +190,7 @@ async def test_pool_is_bounded_and_fifo(nursery: trio.Nursery) -> None:
     order: list[int] = []
 
     async def one(i: int) -> None:
-        await transport.handle_async_request(request(server, "GET", f"/{i}"))
+        await send(transport, request(server, "GET", f"/{i}"))
         order.append(i)
 
     async with trio.open_nursery() as inner:
@@ -206,15 +211,15 @@ async def test_pool_timeout(nursery: trio.Nursery, autojump_clock: trio.testing.
 
     async def stuck() -> None:
         with trio.move_on_after(100):
-            await transport.handle_async_request(request(server, "GET", "/stall", timeout=None))
+            await send(transport, request(server, "GET", "/stall", timeout=None))
 
     async with trio.open_nursery() as inner:
         inner.start_soon(stuck)
         await trio.testing.wait_all_tasks_blocked()
         with pytest.raises(httpx.PoolTimeout):
-            await transport.handle_async_request(request(server, timeout=3.0))
+            await send(transport, request(server, timeout=3.0))
         # a waiter that gives up is removed; once the stuck request is cancelled the slot frees
-    response = await transport.handle_async_request(request(server))
+    response = await send(transport, request(server))
     assert response.status_code == 200
     assert transport.statistics().pooled_connections == 1
     await transport.aclose()
@@ -226,12 +231,12 @@ async def test_cancelled_waiter_passes_its_grant_on(nursery: trio.Nursery) -> No
     results: list[str] = []
 
     async def first() -> None:
-        await transport.handle_async_request(request(server, "GET", "/1"))
+        await send(transport, request(server, "GET", "/1"))
         results.append("1")
 
     async def second(scope: trio.CancelScope) -> None:
         with scope:
-            await transport.handle_async_request(request(server, "GET", "/2"))
+            await send(transport, request(server, "GET", "/2"))
             results.append("2")
 
     scope = trio.CancelScope()
@@ -260,7 +265,7 @@ async def test_stream_uses_its_own_connection(nursery: trio.Nursery) -> None:
     response = await transport.handle_async_request(request(server, stream=True))
     assert transport.statistics().stream_connections == 1
     # an ordinary request is not blocked by the open stream
-    assert (await transport.handle_async_request(request(server))).status_code == 200
+    assert (await send(transport, request(server))).status_code == 200
     assert b"".join(await read_all(response)) == b"a\nb\nc\n"
     assert transport.statistics().stream_connections == 0
     assert server.connections == 2
@@ -331,16 +336,14 @@ async def test_tls_verifies_the_server(nursery: trio.Nursery, ca: trustme.CA) ->
     server = await started(nursery, TestServer(ssl_context=server_context(ca, "127.0.0.1")))
     transport = H11Transport(ssl_context=client_context(ca))
     for _ in range(3):
-        response = await transport.handle_async_request(
-            request(server, "PATCH", body=b"{}", scheme="https")
-        )
+        response = await send(transport, request(server, "PATCH", body=b"{}", scheme="https"))
         assert response.json()["method"] == "PATCH"
     assert server.connections == 1
     await transport.aclose()
     # an untrusting client refuses
     stranger = H11Transport(ssl_context=client_context(trustme.CA()))
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-        await stranger.handle_async_request(request(server, scheme="https"))
+        await send(stranger, request(server, scheme="https"))
     await stranger.aclose()
 
 
@@ -352,15 +355,15 @@ async def test_tls_server_name_overrides_verification_name(
     )
     plain = H11Transport(ssl_context=client_context(ca))
     with pytest.raises(httpx.ConnectError):
-        await plain.handle_async_request(request(server, scheme="https"))
+        await send(plain, request(server, scheme="https"))
     await plain.aclose()
     named = H11Transport(ssl_context=client_context(ca), tls_server_name="kubernetes.default.svc")
-    assert (await named.handle_async_request(request(server, scheme="https"))).status_code == 200
+    assert (await send(named, request(server, scheme="https"))).status_code == 200
     await named.aclose()
     # the httpx request extension does the same per request
     per_request = H11Transport(ssl_context=client_context(ca))
-    response = await per_request.handle_async_request(
-        request(server, scheme="https", sni="kubernetes.default.svc")
+    response = await send(
+        per_request, request(server, scheme="https", sni="kubernetes.default.svc")
     )
     assert response.status_code == 200
     await per_request.aclose()
@@ -374,7 +377,7 @@ async def test_tls_client_certificate(nursery: trio.Nursery, ca: trustme.CA) -> 
     context = client_context(ca)
     client_ca.issue_cert("vk-1.example", common_name="system:node:vk-1").configure_cert(context)
     transport = H11Transport(ssl_context=context)
-    response = await transport.handle_async_request(request(server, scheme="https"))
+    response = await send(transport, request(server, scheme="https"))
     assert response.status_code == 200
     peer = server.seen[0].peer_cert
     assert peer is not None
@@ -393,3 +396,16 @@ async def test_tls_stream(nursery: trio.Nursery, ca: trustme.CA) -> None:
     response = await transport.handle_async_request(request(server, scheme="https", stream=True))
     assert b"".join(await read_all(response)) == b"1\n2\n"
     await transport.aclose()
+
+
+async def test_encoded_bodies_are_decoded_by_httpx(nursery: trio.Nursery) -> None:
+    import gzip  # noqa: PLC0415 - only here
+
+    payload = gzip.compress(b'{"big": "list"}')
+    server = await started(
+        nursery,
+        TestServer(lambda r, b: Reply(body=payload, headers=[(b"Content-Encoding", b"gzip")])),
+    )
+    async with httpx.AsyncClient(transport=H11Transport()) as client:
+        response = await client.get(f"http://127.0.0.1:{server.port}/")
+    assert response.json() == {"big": "list"}
