@@ -51,3 +51,6 @@ from ._runtime_env import apply_runtime_fields as apply_runtime_fields
 from ._runtime_env import deferred_env_names as deferred_env_names
 from ._strategic import apply_strategic_patch as apply_strategic_patch
 from ._strategic import three_way_merge_patch as three_way_merge_patch
+from ._virtual_node import NodeClient as NodeClient
+from ._virtual_node import NodeOptions as NodeOptions
+from ._virtual_node import VirtualNode as VirtualNode

@@ -1,0 +1,136 @@
+"""VirtualNode: start-up order, provider capabilities, graceful stop (on the API fake)."""
+
+from typing import Any
+
+import trio
+import trio.testing
+from prometheus_client import CollectorRegistry
+
+from vk_trio.node import NodeOptions, Taint, VirtualNode
+from vk_trio.provider import LateResourceLookup, NodeCallback
+
+from .fakekube import FakeKube
+from .fakeprovider import FakeProvider
+from .podharness import make_pod, pod_path, wall_clock
+
+NODE_PATH = "/api/v1/nodes/vk"
+LEASE_PATH = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/vk"
+
+
+class FullProvider(FakeProvider):
+    """Also shapes the node, reports node health and runs background work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.node_callback: NodeCallback | None = None
+        self.pings = 0
+        self.background_started = False
+
+    def configure_node(self, node: dict[str, Any]) -> None:
+        node["status"]["capacity"] = {"cpu": "4", "pods": "100"}
+        node["status"]["allocatable"] = {"cpu": "4", "pods": "100"}
+        node["metadata"]["labels"]["provider/extra"] = "yes"
+
+    async def ping(self) -> None:
+        self.pings += 1
+
+    def notify_node_status(self, callback: NodeCallback) -> None:
+        self.node_callback = callback
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.background_started = True
+        task_status.started()
+        await trio.sleep_forever()
+
+
+def options(**extra: Any) -> NodeOptions:
+    return NodeOptions(
+        node_name="vk",
+        provider_name="fake",
+        taint=Taint("virtual-kubelet.io/provider", "fake"),
+        internal_ip="10.0.0.7",
+        **extra,
+    )
+
+
+def ready_condition(kube: FakeKube) -> dict[str, Any]:
+    return next(c for c in kube.objects[NODE_PATH]["status"]["conditions"] if c["type"] == "Ready")
+
+
+async def test_plain_provider_node_is_marked_ready(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    provider = FakeProvider()
+    resources = LateResourceLookup()
+    node = VirtualNode(
+        options(), kube, provider, resources=resources, registry=CollectorRegistry(), now=wall_clock
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(node.run)
+        assert node.ready.is_set()
+        await trio.sleep(0.1)
+        registered = kube.objects[NODE_PATH]
+        assert registered["spec"]["taints"] == [
+            {"key": "virtual-kubelet.io/provider", "value": "fake", "effect": "NoSchedule"}
+        ]
+        assert registered["status"]["addresses"] == [{"type": "InternalIP", "address": "10.0.0.7"}]
+        assert ready_condition(kube)["reason"] == "KubeletReady"
+        assert LEASE_PATH in kube.objects
+        assert resources.is_bound
+        assert resources.list_pods() == []
+        kube.put(pod_path("ns", "web"), make_pod("web"))
+        with trio.fail_after(5):
+            while kube.objects[pod_path("ns", "web")]["status"].get("phase") != "Running":
+                await trio.sleep(0.01)
+        await trio.sleep(1)
+        events = [o for p, o in kube.objects.items() if "/events/" in p]
+        assert [e["reason"] for e in events] == ["ProviderCreateSuccess"]
+        assert events[0]["source"]["component"] == "vk/pod-controller"
+        node.stop()
+    assert provider.called("create_pod") == ["ns/web"]
+
+
+async def test_capable_provider_shapes_and_reports_the_node(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    provider = FullProvider()
+    node = VirtualNode(options(), kube, provider, registry=CollectorRegistry(), now=wall_clock)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(node.run)
+        assert provider.background_started
+        registered = kube.objects[NODE_PATH]
+        assert registered["status"]["capacity"] == {"cpu": "4", "pods": "100"}
+        assert registered["metadata"]["labels"]["provider/extra"] == "yes"
+        assert ready_condition(kube)["status"] == "False"  # the provider decides readiness
+        assert provider.pings >= 1
+        assert provider.node_callback is not None
+        update = {
+            "status": {
+                **registered["status"],
+                "conditions": [{"type": "Ready", "status": "True", "reason": "AllGood"}],
+            }
+        }
+        provider.node_callback(update)
+        await trio.sleep(0.1)
+        assert ready_condition(kube)["reason"] == "AllGood"
+        await trio.sleep(25)
+        assert provider.pings >= 3
+        node.stop()
+
+
+async def test_graceful_stop_flushes_work(autojump_clock: trio.testing.MockClock) -> None:
+    kube = FakeKube()
+    provider = FakeProvider()
+    provider.latency = 3.0
+    node = VirtualNode(options(), kube, provider, registry=CollectorRegistry(), now=wall_clock)
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(node.run)
+            kube.put(pod_path("ns", "web"), make_pod("web"))
+            while provider.in_flight == 0:
+                await trio.sleep(0.01)
+            node.stop()
+    # run() returned on its own: the in-flight create finished and its status was written
+    assert kube.objects[pod_path("ns", "web")]["status"]["phase"] == "Running"
+    events = [o for p, o in kube.objects.items() if "/events/" in p]
+    assert [e["reason"] for e in events] == ["ProviderCreateSuccess"]
