@@ -80,7 +80,7 @@ async def test_plain_provider_node_is_marked_ready(autojump_clock: trio.testing.
         kube.put(pod_path("ns", "web"), make_pod("web"))
         with trio.fail_after(5):
             while kube.objects[pod_path("ns", "web")]["status"].get("phase") != "Running":
-                await trio.sleep(0.01)
+                await kube.changed.wait()
         await trio.sleep(1)
         events = [o for p, o in kube.objects.items() if "/events/" in p]
         assert [e["reason"] for e in events] == ["ProviderCreateSuccess"]
@@ -128,7 +128,11 @@ async def test_graceful_stop_flushes_work(autojump_clock: trio.testing.MockClock
             await nursery.start(node.run)
             kube.put(pod_path("ns", "web"), make_pod("web"))
             while provider.in_flight == 0:
-                await trio.sleep(0.01)
+                with trio.move_on_after(0.01):
+                    await kube.changed.wait()
+            assert "phase" not in kube.objects[pod_path("ns", "web")]["status"] or (
+                kube.objects[pod_path("ns", "web")]["status"]["phase"] == "Pending"
+            )
             node.stop()
     # run() returned on its own: the in-flight create finished and its status was written
     assert kube.objects[pod_path("ns", "web")]["status"]["phase"] == "Running"
