@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import trio
 import trio.testing
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 
 from vk_trio.queue import PrometheusMetricsProvider, RateLimitingQueue, WorkQueue
+from vk_trio.queue._prometheus import DURATION_BUCKETS
 
 
 def _value(registry: CollectorRegistry, metric: str, name: str) -> float | None:
@@ -78,3 +81,53 @@ async def test_the_queue_name_is_the_name_label(name: str) -> None:
     queue: WorkQueue[str] = WorkQueue(name=name, metrics=PrometheusMetricsProvider(registry))
     queue.add("x")
     assert _value(registry, "workqueue_depth", name) == 1
+
+
+def test_histogram_exposition_matches_prometheus_clients_own_histogram() -> None:
+    values = [0.0, 5e-7, 1e-6, 2e-5, 0.001, 0.5, 1.0, 999.0, 1000.0, 5000.0]
+    ours = CollectorRegistry()
+    for value in values:
+        PrometheusMetricsProvider(ours).new_latency_metric("h").observe(value)
+    reference = CollectorRegistry()
+    theirs = Histogram(
+        "workqueue_queue_duration_seconds",
+        "reference",
+        ["name"],
+        registry=reference,
+        buckets=DURATION_BUCKETS,
+    )
+    for value in values:
+        theirs.labels(name="h").observe(value)
+
+    def samples(registry: CollectorRegistry) -> dict[tuple[str, str], float]:
+        return {
+            (s.name, s.labels.get("le", "")): s.value
+            for family in registry.collect()
+            if family.name == "workqueue_queue_duration_seconds"
+            for s in family.samples
+            if not s.name.endswith("_created")
+        }
+
+    assert samples(ours) == samples(reference)
+
+
+async def test_only_delaying_queues_export_a_retries_series() -> None:
+    registry = CollectorRegistry()
+    provider = PrometheusMetricsProvider(registry)
+    WorkQueue[str](name="plain", metrics=provider)
+    RateLimitingQueue[str](name="limited", metrics=provider)
+    assert _value(registry, "workqueue_retries_total", "plain") is None
+    assert _value(registry, "workqueue_retries_total", "limited") == 0
+    assert _value(registry, "workqueue_depth", "plain") == 0
+
+
+def test_a_scrape_from_another_thread_sees_the_values() -> None:
+    registry = CollectorRegistry()
+    queue: WorkQueue[str] = WorkQueue(name="t", metrics=PrometheusMetricsProvider(registry))
+    del queue
+    texts: list[bytes] = []
+    thread = threading.Thread(target=lambda: texts.append(generate_latest(registry)))
+    thread.start()
+    thread.join()
+    assert b'workqueue_depth{name="t"} 0.0' in texts[0]
+    assert b'workqueue_unfinished_work_seconds{name="t"} 0.0' in texts[0]

@@ -6,8 +6,6 @@ import math
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, TypeVar
 
-import trio
-
 from ._queue import WorkQueue
 
 if TYPE_CHECKING:
@@ -54,4 +52,4 @@ class DelayingQueue(WorkQueue[T]):
         if delay <= 0:
             self.add(item)
             return
-        self._add_at(item, trio.current_time() + delay)
+        self._add_after(item, delay)

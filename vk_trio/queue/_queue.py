@@ -162,6 +162,7 @@ class WorkQueue(Generic[T]):
     """
 
     __slots__ = (
+        "_clock",
         "_delayed",
         "_delayed_at",
         "_dirty",
@@ -192,6 +193,9 @@ class WorkQueue(Generic[T]):
         #: The live heap entry of every delayed item (for "earliest add_after wins").
         self._delayed_at: dict[T, list[Any]] = {}
         self._seq = 0
+        #: The clock of the trio run that last scheduled a delayed item.  Ready times are on
+        #: this clock; calling it directly is several times cheaper than trio.current_time().
+        self._clock: trio.abc.Clock | None = None
         self._shutting_down = False
         self._drain_event: trio.Event | None = None
         self._metrics: _QueueMetrics | None = None
@@ -225,8 +229,10 @@ class WorkQueue(Generic[T]):
             dirty.add(item)
             self._queue.append(item)
 
-    def _add_at(self, item: T, ready: float) -> None:
-        """Make *item* ready at trio time *ready*; an earlier pending time for it wins."""
+    def _add_after(self, item: T, delay: float) -> None:
+        """Make *item* ready after *delay* > 0 seconds; an earlier pending time for it wins."""
+        clock = self._clock = trio.lowlevel.current_clock()
+        ready = clock.current_time() + delay
         entry = self._delayed_at.get(item)
         if entry is not None:
             if entry[0] <= ready:
@@ -244,7 +250,8 @@ class WorkQueue(Generic[T]):
         """Move every delayed item whose time has come into the ready queue (caller checked
         that ``_delayed`` is non-empty)."""
         delayed = self._delayed
-        now = trio.current_time()
+        assert self._clock is not None
+        now = self._clock.current_time()
         if delayed[0][0] > now:
             return
         delayed_at = self._delayed_at

@@ -1,0 +1,134 @@
+"""The vk_trio.queue side of the queue benchmark: the same four scenarios as ``go/main.go``.
+
+Every scenario uses a fresh unnamed :class:`RateLimitingQueue` with the default controller rate
+limiter (no metrics), like the Go program; a "cycle" is one item added, handed out and done.
+Each scenario runs ``reps`` times and reports the best run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import trio
+import trio.testing
+from prometheus_client import CollectorRegistry
+
+from vk_trio.queue import PrometheusMetricsProvider, RateLimitingQueue
+
+WORKERS = 8
+
+
+def single_task(n: int) -> float:
+    """(a) One task: ``add`` → ``get_nowait`` → ``done``, n times."""
+    queue: RateLimitingQueue[int] = RateLimitingQueue()
+    add, get, done = queue.add, queue.get_nowait, queue.done
+    start = time.perf_counter()
+    for i in range(n):
+        add(i)
+        done(get())
+    return time.perf_counter() - start
+
+
+def single_task_with_metrics(n: int) -> float:
+    """(a) with Prometheus metrics on (Python only: shows the price of metrics)."""
+    queue: RateLimitingQueue[int] = RateLimitingQueue(
+        name="bench", metrics=PrometheusMetricsProvider(CollectorRegistry())
+    )
+    add, get, done = queue.add, queue.get_nowait, queue.done
+    start = time.perf_counter()
+    for i in range(n):
+        add(i)
+        done(get())
+    return time.perf_counter() - start
+
+
+async def eight_workers(n: int) -> float:
+    """(b) Eight tasks wait in ``get()``; one producer adds n distinct items.
+
+    The producer yields after every 8 adds, so each add hands its item to a task that is
+    really waiting in ``get()`` (the path this scenario is about) rather than piling items up.
+    """
+    queue: RateLimitingQueue[int] = RateLimitingQueue()
+    finished = trio.Event()
+    processed = 0
+
+    async def worker() -> None:
+        nonlocal processed
+        get, done = queue.get, queue.done
+        while True:
+            item = await get()
+            done(item)
+            processed += 1
+            if processed == n:
+                finished.set()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(WORKERS):
+            nursery.start_soon(worker)
+        await trio.testing.wait_all_tasks_blocked()
+        add = queue.add
+        checkpoint = trio.lowlevel.checkpoint
+        start = time.perf_counter()
+        for i in range(n):
+            add(i)
+            if i % WORKERS == WORKERS - 1:
+                await checkpoint()
+        await finished.wait()
+        elapsed = time.perf_counter() - start
+        nursery.cancel_scope.cancel()
+    return elapsed
+
+
+def half_duplicates(n: int) -> float:
+    """(c) Every item is added twice before it is handed out; the second add collapses."""
+    queue: RateLimitingQueue[int] = RateLimitingQueue()
+    add, get, done = queue.add, queue.get_nowait, queue.done
+    start = time.perf_counter()
+    for i in range(n):
+        add(i)
+        add(i)
+        done(get())
+    return time.perf_counter() - start
+
+
+def pending_add_after(n: int, pending: int = 10_000) -> float:
+    """(d) The single-task cycle while ``pending`` items wait an hour in ``add_after``."""
+    queue: RateLimitingQueue[int] = RateLimitingQueue()
+    for i in range(pending):
+        queue.add_after(-1 - i, 3600.0)
+    add, get, done = queue.add, queue.get_nowait, queue.done
+    start = time.perf_counter()
+    for i in range(n):
+        add(i)
+        done(get())
+    elapsed = time.perf_counter() - start
+    assert queue.statistics().delayed == pending
+    return elapsed
+
+
+def _best(reps: int, n: int, run: Callable[[int], float]) -> dict[str, Any]:
+    best = min(run(n) for _ in range(reps))
+    return {"cycles": n, "best_seconds": best, "cycles_per_sec": n / best}
+
+
+async def _best_async(reps: int, n: int) -> dict[str, Any]:
+    times = [await eight_workers(n) for _ in range(reps)]
+    best = min(times)
+    return {"cycles": n, "best_seconds": best, "cycles_per_sec": n / best}
+
+
+def run(n: int, n_workers: int, reps: int) -> dict[str, dict[str, Any]]:
+    """Run every scenario inside one trio run; returns ``{scenario: result}``."""
+
+    async def main() -> dict[str, dict[str, Any]]:
+        return {
+            "a_single_task": _best(reps, n, single_task),
+            "b_eight_workers": await _best_async(reps, n_workers),
+            "c_half_duplicates": _best(reps, n, half_duplicates),
+            "d_pending_add_after": _best(reps, n, pending_add_after),
+            "a_single_task_metrics_on": _best(reps, n, single_task_with_metrics),
+        }
+
+    return trio.run(main)
