@@ -158,7 +158,13 @@ class WorkQueue(Generic[T]):
     ``get_nowait()`` with one ``done(item)``.
 
     Constructing a queue needs no nursery and starts no task.  All methods except ``get()`` and
-    ``shut_down_with_drain()`` are synchronous and never block.
+    ``shut_down_with_drain()`` are synchronous and never block.  Time is trio's clock: delays
+    and metrics need a running trio (``add``/``get_nowait``/``done`` on a queue without metrics
+    and without delayed items work anywhere).
+
+    *name* labels the metrics; *metrics* (which requires a name) is the provider that creates
+    them, e.g. :class:`PrometheusMetricsProvider`.  Without a provider the metrics hooks cost
+    one ``is None`` test per operation.
     """
 
     __slots__ = (
