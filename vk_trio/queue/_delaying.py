@@ -6,6 +6,8 @@ import math
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, TypeVar
 
+import trio
+
 from ._queue import WorkQueue
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ class DelayingQueue(WorkQueue[T]):
         if self._metrics is not None and metrics is not None and name:
             self._metrics.retries = metrics.new_retries_metric(name)
 
+    @trio.lowlevel.enable_ki_protection
     def add_after(self, item: T, delay: float) -> None:
         """Add *item* once *delay* seconds of trio time have passed (at once if ``delay <= 0``).
 

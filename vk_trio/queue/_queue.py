@@ -47,6 +47,9 @@ __all__ = ["QueueShutDown", "QueueStatistics", "WorkQueue"]
 
 T = TypeVar("T", bound=Hashable)
 
+# KeyboardInterrupt must not land half-way through a state change (trio's own primitives are
+# protected the same way; the protection is a code-object flag and costs nothing per call).
+_ki_protected = trio.lowlevel.enable_ki_protection
 _reschedule = trio.lowlevel.reschedule
 _Value = outcome.Value
 _heappop = heapq.heappop
@@ -212,6 +215,7 @@ class WorkQueue(Generic[T]):
 
     # ----------------------------------------------------------------------------- producers
 
+    @_ki_protected
     def add(self, item: T) -> None:
         """Mark *item* as needing processing.
 
@@ -316,6 +320,7 @@ class WorkQueue(Generic[T]):
 
     # ----------------------------------------------------------------------------- consumers
 
+    @_ki_protected
     def get_nowait(self) -> T:
         """Hand out the next ready item without waiting.
 
@@ -337,6 +342,7 @@ class WorkQueue(Generic[T]):
             raise QueueShutDown
         raise trio.WouldBlock
 
+    @_ki_protected
     async def get(self) -> T:
         """Wait for the next ready item and hand it out (the caller must call ``done(item)``).
 
@@ -386,6 +392,7 @@ class WorkQueue(Generic[T]):
             raise QueueShutDown
         return cast("T", result)
 
+    @_ki_protected
     def done(self, item: T) -> None:
         """Mark *item*, handed out earlier, as finished.
 
@@ -412,6 +419,7 @@ class WorkQueue(Generic[T]):
         if not processing and self._drain_event is not None:
             self._release_drain()
 
+    @_ki_protected
     def __len__(self) -> int:
         """The number of items ready to be handed out (not those being processed)."""
         if self._delayed:
@@ -440,6 +448,7 @@ class WorkQueue(Generic[T]):
         """The queue's name, used as the metrics' ``name`` label."""
         return self._name
 
+    @_ki_protected
     def shut_down(self) -> None:
         """Stop accepting items; waiting ``get()`` calls raise :class:`QueueShutDown`.
 
@@ -450,6 +459,7 @@ class WorkQueue(Generic[T]):
         if self._drain_event is not None:
             self._release_drain()
 
+    @_ki_protected
     async def shut_down_with_drain(self) -> None:
         """Shut down, then wait until every item being processed is ``done()``.
 
@@ -490,6 +500,7 @@ class WorkQueue(Generic[T]):
 
     # ----------------------------------------------------------------------------- introspection
 
+    @_ki_protected
     def statistics(self) -> QueueStatistics:
         """A snapshot of the queue's counts (see :class:`QueueStatistics`)."""
         if self._delayed:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, TypeVar
 
+import trio
+
 from ._delaying import DelayingQueue
 from ._rate_limiters import RateLimiter, default_controller_rate_limiter
 
@@ -43,6 +45,7 @@ class RateLimitingQueue(DelayingQueue[T]):
         """The rate limiter deciding the delays."""
         return self._rate_limiter
 
+    @trio.lowlevel.enable_ki_protection
     def add_rate_limited(self, item: T) -> None:
         """Add *item* after the delay its rate limiter decides.
 
