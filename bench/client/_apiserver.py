@@ -149,6 +149,37 @@ def _go_round(
     return result
 
 
+def _write_kubeconfig(state: str, path: str) -> str:
+    """An admin kubeconfig for both clients, from the control plane's ``ready.json``."""
+    with open(os.path.join(state, "ready.json")) as f:
+        ready = json.load(f)
+    paths = ready["paths"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "bench",
+        "clusters": [
+            {
+                "name": "bench",
+                "cluster": {"server": ready["server"], "certificate-authority": paths["ca_cert"]},
+            }
+        ],
+        "users": [
+            {
+                "name": "admin",
+                "user": {
+                    "client-certificate": paths["admin_cert"],
+                    "client-key": paths["admin_key"],
+                },
+            }
+        ],
+        "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": "admin"}}],
+    }
+    with open(path, "w") as f:
+        json.dump(config, f)  # JSON is YAML: both loaders read it
+    return path
+
+
 def run(quick: bool) -> dict[str, Any]:
     """Measure both clients; returns the results section (``skipped`` if no control plane)."""
     if not SCRIPT.exists():
@@ -163,7 +194,7 @@ def run(quick: bool) -> dict[str, Any]:
         state = os.path.join(tmp, "cp")
         subprocess.run([str(SCRIPT), "up", state, "--profile", "bench"], check=True)
         try:
-            kubeconfig = os.path.join(state, "kubeconfig")
+            kubeconfig = _write_kubeconfig(state, os.path.join(tmp, "admin.kubeconfig"))
             trio.run(_prepare, kubeconfig)
             for concurrency in concurrencies:
                 python_runs, go_runs = [], []

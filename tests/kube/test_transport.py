@@ -409,3 +409,17 @@ async def test_encoded_bodies_are_decoded_by_httpx(nursery: trio.Nursery) -> Non
     async with httpx.AsyncClient(transport=H11Transport()) as client:
         response = await client.get(f"http://127.0.0.1:{server.port}/")
     assert response.json() == {"big": "list"}
+
+
+async def test_tls_large_bodies_both_ways(nursery: trio.Nursery, ca: trustme.CA) -> None:
+    big = bytes(range(256)) * 1200  # ~300 KB: many TLS records each way
+    server = await started(
+        nursery,
+        TestServer(lambda r, b: Reply(body=b[::-1]), ssl_context=server_context(ca, "127.0.0.1")),
+    )
+    transport = H11Transport(ssl_context=client_context(ca))
+    for _ in range(2):
+        response = await send(transport, request(server, "PUT", body=big, scheme="https"))
+        assert response.content == big[::-1]
+    assert server.connections == 1
+    await transport.aclose()

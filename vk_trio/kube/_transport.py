@@ -29,8 +29,8 @@ Design points:
   reused connection still fails before any byte of the answer arrives, a safe
   request (GET/HEAD/OPTIONS) is sent again once on a fresh connection; other
   methods get the error, because the server may have acted on them.
-* **TLS** through ``trio.SSLStream`` with the caller's ``ssl.SSLContext``
-  (ALPN ``http/1.1``); the ``sni_hostname`` request extension (httpx's
+* **TLS** on a non-blocking ``ssl.SSLSocket`` (:mod:`._tls`) with the
+  caller's ``ssl.SSLContext`` (ALPN ``http/1.1``); the ``sni_hostname`` request extension (httpx's
   spelling) or ``tls_server_name`` overrides the name used for SNI and
   certificate verification, like kubeconfig's ``tls-server-name``.
 """
@@ -38,8 +38,9 @@ Design points:
 from __future__ import annotations
 
 import collections
+import select
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Final, final
 
 import attrs
@@ -47,6 +48,7 @@ import httpx
 import trio
 
 from ._http11 import ProtocolError, ResponseParser, serialize_request
+from ._tls import TLSSocketStream, open_tls_stream
 
 __all__ = ["STREAM_EXTENSION", "H11Transport", "PoolLimits", "ReadyBody", "TransportStatistics"]
 
@@ -95,11 +97,12 @@ _Origin = tuple[bytes, bytes, int, str | None]
 class _Connection:
     """One HTTP/1.1 connection: a trio stream and the socket under it."""
 
-    __slots__ = ("_socket", "expires_at", "got_data", "reused", "stream")
+    __slots__ = ("_close", "_fileno", "expires_at", "got_data", "reused", "stream")
 
-    def __init__(self, stream: trio.abc.Stream, socket: trio.socket.SocketType) -> None:
+    def __init__(self, stream: trio.abc.Stream, fileno: int, close: Callable[[], None]) -> None:
         self.stream = stream
-        self._socket = socket
+        self._fileno = fileno
+        self._close = close
         self.expires_at = 0.0
         self.reused = False
         self.got_data = False
@@ -107,11 +110,15 @@ class _Connection:
     def is_stale(self, now: float) -> bool:
         # A readable idle connection has either been closed by the peer (EOF) or
         # carries bytes nobody asked for; neither may be reused.
-        return now >= self.expires_at or self._socket.is_readable()
+        if now >= self.expires_at:
+            return True
+        poller = select.poll()
+        poller.register(self._fileno, select.POLLIN)
+        return bool(poller.poll(0))
 
     def close_now(self) -> None:
         """Close without awaiting (no TLS close_notify); fine for idle or broken connections."""
-        self._socket.close()
+        self._close()
 
     async def receive_into(self, parser: ResponseParser, chunks: list[bytes]) -> None:
         """Receive once and feed the parser, appending decoded body bytes to ``chunks``."""
@@ -348,38 +355,35 @@ class H11Transport(httpx.AsyncBaseTransport):
             host = host[1:-1]
         timeout = timeouts.get("connect", self._connect_timeout)
         tcp: trio.SocketStream | None = None
+        tls: TLSSocketStream | None = None
         try:
             with trio.fail_after(timeout if timeout is not None else float("inf")):
                 tcp = await trio.open_tcp_stream(host, port)
-                stream: trio.abc.Stream = tcp
                 if scheme == b"https":
                     context = self._ssl_context
                     if context is None:
                         context = self._ssl_context = default_ssl_context()
-                    tls = trio.SSLStream(
-                        tcp, context, server_hostname=sni or host, https_compatible=True
-                    )
-                    await tls.do_handshake()
-                    stream = tls
+                    tls = await open_tls_stream(tcp, context, sni or host)
         except trio.TooSlowError:
             if tcp is not None:
                 tcp.socket.close()
             raise httpx.ConnectTimeout(
                 f"connecting to {host}:{port} timed out", request=request
             ) from None
-        except (OSError, trio.BrokenResourceError, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError) as exc:
             if tcp is not None:
                 tcp.socket.close()
-            cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
             raise httpx.ConnectError(
-                f"cannot connect to {host}:{port}: {cause or exc}", request=request
+                f"cannot connect to {host}:{port}: {exc}", request=request
             ) from exc
         except BaseException:
             if tcp is not None:
                 tcp.socket.close()
             raise
         self._opened += 1
-        return _Connection(stream, tcp.socket)
+        if tls is not None:
+            return _Connection(tls, tls.fileno(), tls.close)
+        return _Connection(tcp, tcp.socket.fileno(), tcp.socket.close)
 
     def _head(self, request: httpx.Request, payload: bytes, buffered: bool) -> bytes:
         headers = request.headers.raw
