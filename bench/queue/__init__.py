@@ -39,6 +39,7 @@ TARGETS = {"a_single_task": 1_000_000, "b_eight_workers": 100_000}
 def run(quick: bool) -> None:
     """Run both implementations, print the table and write the results file."""
     n, n_workers, reps = (20_000, 10_000, 1) if quick else (300_000, 100_000, 5)
+    load_before = os.getloadavg()[0]
     print(f"queue: {n:,} cycles per scenario ({n_workers:,} for (b)), best of {reps}", flush=True)
     python = _python.run(n, n_workers, reps)
     go, go_error = _go.run(n, n_workers, reps)
@@ -61,6 +62,7 @@ def run(quick: bool) -> None:
             }
         )
     _print_table(rows, go_error)
+    print(f"queue: 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
 
     results: dict[str, Any] = {
         "suite": "queue",
@@ -70,6 +72,8 @@ def run(quick: bool) -> None:
             "python": platform.python_version(),
             "cpus": os.cpu_count() or 0,
             "go": None if go is None else go.get("go_version"),
+            # Other processes on a small machine move these figures a lot; keep the context.
+            "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         },
         "cycles": {"single_task": n, "eight_workers": n_workers, "reps": reps},
         "rows": rows,
