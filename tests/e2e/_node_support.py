@@ -1,0 +1,140 @@
+"""Running vk_trio.node in-process against the real control plane (for tests/e2e/test_node_*).
+
+Everything here is async and goes through our own ``KubeClient``: the node runs in the test's
+trio loop, so a blocking client call in the test would stall it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import attrs
+import trio
+from prometheus_client import CollectorRegistry
+
+from tests._controlplane import ControlPlane
+from vk_trio.kube import ApiError, KubeClient, KubeConfig, NotFound
+from vk_trio.node import NodeOptions, Taint, VirtualNode
+from vk_trio.provider import LateResourceLookup, PodLifecycleHandler
+from vk_trio_mock import MockConfig, MockProvider
+
+JSON = dict[str, Any]
+
+
+def node_name(hint: str) -> str:
+    return f"vk-{hint}-{uuid.uuid4().hex[:6]}"
+
+
+def pod_manifest(name: str, node: str, **spec: Any) -> JSON:
+    containers = spec.pop("containers", None) or [{"name": "app", "image": "nginx:1.27"}]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "nodeName": node,
+            "enableServiceLinks": False,
+            "tolerations": [{"key": "virtual-kubelet.io/provider", "operator": "Exists"}],
+            "containers": containers,
+            **spec,
+        },
+    }
+
+
+@attrs.define
+class RunningNode:
+    name: str
+    client: KubeClient
+    node: VirtualNode
+    provider: Any
+
+    def pod_path(self, namespace: str, name: str | None = None) -> str:
+        base = f"/api/v1/namespaces/{namespace}/pods"
+        return base if name is None else f"{base}/{name}"
+
+    async def create_pod(self, namespace: str, name: str, **spec: Any) -> JSON:
+        return await self.client.create(
+            self.pod_path(namespace), pod_manifest(name, self.name, **spec)
+        )
+
+    async def get(self, path: str) -> JSON | None:
+        try:
+            return await self.client.get(path)
+        except NotFound:
+            return None
+
+    async def pod(self, namespace: str, name: str) -> JSON | None:
+        return await self.get(self.pod_path(namespace, name))
+
+    async def events_for(self, namespace: str, name: str) -> list[JSON]:
+        listed = await self.client.list(
+            f"/api/v1/namespaces/{namespace}/events",
+            field_selector=f"involvedObject.name={name}",
+        )
+        items: list[JSON] = listed.get("items") or []
+        return items
+
+    async def reasons(self, namespace: str, name: str) -> list[str]:
+        return [event["reason"] for event in await self.events_for(namespace, name)]
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, interval: float = 0.1
+) -> Any:
+    """Call ``check`` until it returns something truthy; return that (fail after ``timeout``)."""
+    last: Any = None
+    with trio.move_on_after(timeout):
+        while True:
+            last = await check()
+            if last:
+                return last
+            await trio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+@asynccontextmanager
+async def running_node(
+    cp: ControlPlane,
+    hint: str,
+    *,
+    provider: PodLifecycleHandler | None = None,
+    mock_config: MockConfig | None = None,
+    **options: Any,
+) -> AsyncIterator[RunningNode]:
+    """A registered, ready virtual node with the mock provider; stopped (gracefully) and its
+    Node and Lease deleted at the end."""
+    name = options.pop("node_name", None) or node_name(hint)
+    config = KubeConfig.for_server(cp.server, ssl_context=cp.ssl_context())
+    async with KubeClient(config) as client:
+        if provider is None:
+            provider = MockProvider(
+                node_name=name,
+                config=mock_config or MockConfig(),
+                internal_ip=options.get("internal_ip", ""),
+                daemon_port=options.get("daemon_port", 10250),
+            )
+        options.setdefault("taint", Taint("virtual-kubelet.io/provider", "mock"))
+        node = VirtualNode(
+            NodeOptions(node_name=name, provider_name="mock", **options),
+            client,
+            provider,
+            resources=LateResourceLookup(),
+            registry=CollectorRegistry(),
+        )
+        try:
+            async with trio.open_nursery() as nursery:
+                with trio.fail_after(60):
+                    await nursery.start(node.run)
+                yield RunningNode(name, client, node, provider)
+                node.stop()
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(10):
+                for path in (
+                    f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}",
+                    f"/api/v1/nodes/{name}",
+                ):
+                    with suppress(ApiError):
+                        await client.delete(path)
