@@ -48,7 +48,7 @@ def pod_manifest(name: str, node: str, **spec: Any) -> JSON:
 class RunningNode:
     name: str
     client: KubeClient
-    node: VirtualNode
+    node: VirtualNode | None
     provider: Any
 
     def pod_path(self, namespace: str, name: str | None = None) -> str:
@@ -93,6 +93,15 @@ async def eventually(
                 return last
             await trio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+@asynccontextmanager
+async def api(cp: ControlPlane) -> AsyncIterator[RunningNode]:
+    """A client on the control plane (as a ``RunningNode`` without a node, for its helpers):
+    for changes made while no node runs."""
+    config = KubeConfig.for_server(cp.server, ssl_context=cp.ssl_context())
+    async with KubeClient(config) as client:
+        yield RunningNode("", client, None, None)
 
 
 @asynccontextmanager
