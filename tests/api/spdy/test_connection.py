@@ -165,11 +165,12 @@ async def test_closing_the_connection_ends_open_streams_and_accept() -> None:
         assert server.closed
 
 
-async def test_goaway_from_peer_is_seen_by_wait_closed() -> None:
+async def test_goaway_from_peer_is_seen_by_wait_peer_gone() -> None:
     async with connected_pair() as (client, server):
         await client.goaway()
         with trio.fail_after(5):
-            await server.wait_closed()
+            await server.wait_peer_gone()
+        assert not server.closed
         assert server.session.goaway_received
         with pytest.raises(SpdyConnectionClosed):
             await server.accept_stream()

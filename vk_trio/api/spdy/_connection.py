@@ -130,6 +130,10 @@ class SpdyConnection:
         return self._close_reason
 
     async def wait_closed(self) -> None:
+        """Wait until the connection is finished (EOF, error, idle timeout or local close)."""
+        await self._closed.wait()
+
+    async def wait_peer_gone(self) -> None:
         """Wait until the peer is done with the session: it sent GOAWAY, or the connection
         closed for any reason.  (spdystream's ``CloseChan`` fires on the same conditions; the
         kubelet cancels a running exec when it does.)"""
@@ -374,6 +378,11 @@ class SpdyConnection:
             with trio.move_on_after(1):
                 await self._flush()
         self._finish(reason)
+        # Close the transport now, so the peer sees EOF at once rather than when the owner of
+        # the connection gets round to leaving the ``async with`` block.
+        with trio.move_on_after(1) as scope:
+            scope.shield = True
+            await self._transport.aclose()
 
     def _finish(self, reason: str) -> None:
         if self.closed:
