@@ -111,12 +111,13 @@ async def running_node(
     *,
     provider: PodLifecycleHandler | None = None,
     mock_config: MockConfig | None = None,
+    server: str | None = None,
     **options: Any,
 ) -> AsyncIterator[RunningNode]:
     """A registered, ready virtual node with the mock provider; stopped (gracefully) and its
-    Node and Lease deleted at the end."""
+    Node and Lease deleted at the end. ``server`` overrides the API server URL (a proxy)."""
     name = options.pop("node_name", None) or node_name(hint)
-    config = KubeConfig.for_server(cp.server, ssl_context=cp.ssl_context())
+    config = KubeConfig.for_server(server or cp.server, ssl_context=cp.ssl_context())
     async with KubeClient(config) as client:
         if provider is None:
             provider = MockProvider(
