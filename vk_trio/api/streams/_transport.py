@@ -8,7 +8,7 @@ the route's job.  Closing is the route's job too: the channel layer never closes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, final
 
 import trio
@@ -38,17 +38,18 @@ class WebSocketTransport(Protocol):
         ...
 
 
-AsgiMessage = MutableMapping[str, Any]
-
-
 @final
 class AsgiWebSocket:
-    """An accepted ASGI WebSocket (``receive``/``send`` of the ASGI application call)."""
+    """An accepted ASGI WebSocket (``receive``/``send`` of the ASGI application call).
+
+    The callables are typed loosely on purpose: servers type their events as TypedDicts, which
+    no single mapping type accepts both ways.
+    """
 
     def __init__(
         self,
-        receive: Callable[[], Awaitable[AsgiMessage]],
-        send: Callable[[AsgiMessage], Awaitable[None]],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
     ) -> None:
         self._receive = receive
         self._send = send
