@@ -1,6 +1,8 @@
 """The node through API-server trouble: deletions missed while cut off (tombstones)."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -8,6 +10,7 @@ import trio
 
 from tests._controlplane import ControlPlane
 from tests.informers.proxy import TcpProxy
+from vk_trio.kube import AlreadyExists, ApiError, NotFound
 
 from ._node_support import RunningNode, api, eventually, running_node
 
@@ -72,3 +75,66 @@ async def test_deletion_missed_while_cut_off_reaches_the_provider(
 
 async def _gone(admin: RunningNode, namespace: str) -> bool:
     return await admin.pod(namespace, "web") is None
+
+
+async def _retry(action: Callable[[], Awaitable[object]]) -> None:
+    """Keep trying an API call through a control-plane restart."""
+    with trio.fail_after(120):
+        while True:
+            try:
+                await action()
+                return
+            except (ApiError, OSError):
+                await trio.sleep(0.2)
+
+
+async def test_control_plane_restart_while_pods_churn(
+    faulty_controlplane: ControlPlane, make_namespace: Callable[[ControlPlane], str]
+) -> None:
+    namespace = make_namespace(faulty_controlplane)
+    total, keep_last = 60, 20
+    async with running_node(faulty_controlplane, "churn") as vk:
+
+        async def create(index: int) -> None:
+            # AlreadyExists: an attempt made it before the connection broke
+            with contextlib.suppress(AlreadyExists):
+                await vk.create_pod(namespace, f"p{index}")
+
+        async def delete(index: int) -> None:
+            with contextlib.suppress(NotFound):
+                await vk.client.delete(vk.pod_path(namespace, f"p{index}"), grace_period_seconds=1)
+
+        async def churn() -> None:
+            for index in range(total):
+                await _retry(functools.partial(create, index))
+                if index >= keep_last:
+                    await _retry(functools.partial(delete, index - keep_last))
+                await trio.sleep(0.1)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(churn)
+            await trio.sleep(2)
+            await trio.to_thread.run_sync(functools.partial(faulty_controlplane.restart, 3.0))
+
+        expected = {f"p{index}" for index in range(total - keep_last, total)}
+
+        async def settled() -> bool:
+            try:
+                listed = await vk.client.list(vk.pod_path(namespace))
+            except ApiError:
+                return False
+            api_pods = {p["metadata"]["name"]: p for p in listed["items"]}
+            provider = {
+                p["metadata"]["name"]: p["metadata"]["uid"]
+                for p in await vk.provider.get_pods()
+                if p["metadata"]["namespace"] == namespace
+            }
+            return (
+                set(api_pods) == expected
+                and all(p.get("status", {}).get("phase") == "Running" for p in api_pods.values())
+                and provider == {n: p["metadata"]["uid"] for n, p in api_pods.items()}
+            )
+
+        churned = trio.current_time()
+        await eventually(settled, timeout=120, interval=0.5)
+        print(f"\nsettled {trio.current_time() - churned:.1f}s after the churn ended")
