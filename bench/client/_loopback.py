@@ -162,6 +162,7 @@ def run(quick: bool) -> dict[str, Any]:
                         "scheme": "https" if tls else "http",
                         "concurrency": concurrency,
                         **result,
+                        "load_average": os.getloadavg()[0],
                     }
                     rows.append(row)
                     print(
