@@ -1,6 +1,8 @@
 """vk_trio.node: the virtual node's controllers (pods, node status, lease, events).
 
-The public names are re-exported here; docs/node.md explains how they fit together.
+:class:`VirtualNode` runs everything in the Go Virtual Kubelet's start-up order; the controllers
+and the pure helpers they are built from are public too. docs/node.md explains how they fit
+together; docs/differences.md lists where they deliberately differ from the Go version.
 """
 
 from ._env import EnvEvent as EnvEvent
@@ -54,3 +56,57 @@ from ._strategic import three_way_merge_patch as three_way_merge_patch
 from ._virtual_node import NodeClient as NodeClient
 from ._virtual_node import NodeOptions as NodeOptions
 from ._virtual_node import VirtualNode as VirtualNode
+
+__all__ = [
+    "DEFAULT_TAINT_KEY",
+    "DEFERRED_FIELD_PATHS",
+    "ENV_FAILED_REASON",
+    "KUBELET_VERSION_PREFIX",
+    "LAST_APPLIED_META_ANNOTATION",
+    "LAST_APPLIED_STATUS_ANNOTATION",
+    "LEASE_NAMESPACE",
+    "NORMAL",
+    "PING_FAILED_REASON",
+    "PROVIDER_FAILED_REASON",
+    "TAINT_EFFECTS",
+    "WARNING",
+    "ClusterLookups",
+    "EnvEvent",
+    "EnvResult",
+    "EnvSources",
+    "EventRecorder",
+    "EventRecorderStatistics",
+    "EventSink",
+    "KubeApi",
+    "LeaseController",
+    "LeaseStatistics",
+    "NodeClient",
+    "NodeController",
+    "NodeControllerStatistics",
+    "NodeOptions",
+    "PingController",
+    "PingResult",
+    "PingStatistics",
+    "PodController",
+    "PodControllerMetrics",
+    "PodControllerStatistics",
+    "Taint",
+    "VirtualNode",
+    "apply_runtime_fields",
+    "apply_strategic_patch",
+    "build_node",
+    "default_conditions",
+    "deferred_env_names",
+    "expand",
+    "is_env_var_name",
+    "is_running",
+    "mark_node_ready",
+    "node_status_patch",
+    "pod_key",
+    "pod_should_enqueue",
+    "pods_effectively_equal",
+    "pods_equal",
+    "resolve_pod_env",
+    "taint_from_env",
+    "three_way_merge_patch",
+]
