@@ -1,0 +1,165 @@
+// Command interop drives vk-trio's streaming server with client-go, the code kubectl runs.
+//
+//	interop exec URL PROTOCOL TTY      stdin from our stdin; prints a JSON result
+//	interop portforward URL PORT DATA  forwards PORT, sends DATA through it, prints the reply
+//
+// PROTOCOL is "spdy" (client-go's default list), "websocket" (v5 WebSockets) or one
+// SPDY subprotocol to offer alone (e.g. "v2.channel.k8s.io").
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/transport/spdy"
+	"k8s.io/client-go/util/exec"
+)
+
+type result struct {
+	Stdout   string `json:"stdout"`
+	Stderr   string `json:"stderr"`
+	ExitCode int    `json:"exitCode"`
+	Error    string `json:"error,omitempty"`
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(2)
+}
+
+func executor(config *rest.Config, target *url.URL, protocol string) (remotecommand.Executor, error) {
+	switch protocol {
+	case "spdy":
+		return remotecommand.NewSPDYExecutor(config, "POST", target)
+	case "websocket":
+		return remotecommand.NewWebSocketExecutor(config, "GET", target.String())
+	default:
+		transport, upgrader, err := spdy.RoundTripperFor(config)
+		if err != nil {
+			return nil, err
+		}
+		return remotecommand.NewSPDYExecutorForProtocols(transport, upgrader, "POST", target, protocol)
+	}
+}
+
+func runExec(rawURL, protocol string, tty bool) {
+	target, err := url.Parse(rawURL)
+	if err != nil {
+		fail(err)
+	}
+	config := &rest.Config{Host: target.Scheme + "://" + target.Host}
+	ex, err := executor(config, target, protocol)
+	if err != nil {
+		fail(err)
+	}
+	var stdout, stderr bytes.Buffer
+	options := remotecommand.StreamOptions{Stdin: os.Stdin, Stdout: &stdout, Tty: tty}
+	if !tty {
+		options.Stderr = &stderr
+	} else {
+		options.TerminalSizeQueue = &sizes{[]remotecommand.TerminalSize{{Width: 80, Height: 24}, {Width: 100, Height: 30}}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = ex.StreamWithContext(ctx, options)
+	out := result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var exitErr exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		out.ExitCode = exitErr.ExitStatus()
+	case err != nil:
+		out.ExitCode = -1
+		out.Error = err.Error()
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		fail(err)
+	}
+}
+
+type sizes struct{ queue []remotecommand.TerminalSize }
+
+func (s *sizes) Next() *remotecommand.TerminalSize {
+	if len(s.queue) == 0 {
+		select {} // no more resizes; the executor stops calling when the session ends
+	}
+	next := s.queue[0]
+	s.queue = s.queue[1:]
+	return &next
+}
+
+func runPortForward(rawURL, port, data string) {
+	target, err := url.Parse(rawURL)
+	if err != nil {
+		fail(err)
+	}
+	config := &rest.Config{Host: target.Scheme + "://" + target.Host}
+	transport, upgrader, err := spdy.RoundTripperFor(config)
+	if err != nil {
+		fail(err)
+	}
+	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, "POST", target)
+	stop, ready := make(chan struct{}), make(chan struct{})
+	forwarder, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:" + port}, stop, ready, io.Discard, os.Stderr)
+	if err != nil {
+		fail(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- forwarder.ForwardPorts() }()
+	select {
+	case <-ready:
+	case err := <-done:
+		fail(fmt.Errorf("port-forward ended before it was ready: %w", err))
+	}
+	ports, err := forwarder.GetPorts()
+	if err != nil {
+		fail(err)
+	}
+	var replies []string
+	for i := 0; i < 2; i++ { // two connections through the same SPDY session
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0].Local))
+		if err != nil {
+			fail(err)
+		}
+		if _, err := conn.Write([]byte(data)); err != nil {
+			fail(err)
+		}
+		_ = conn.(*net.TCPConn).CloseWrite()
+		reply, err := io.ReadAll(conn)
+		if err != nil {
+			fail(err)
+		}
+		conn.Close()
+		replies = append(replies, string(reply))
+	}
+	close(stop)
+	<-done
+	if err := json.NewEncoder(os.Stdout).Encode(replies); err != nil {
+		fail(err)
+	}
+}
+
+func main() {
+	if len(os.Args) != 5 {
+		fail(errors.New("usage: interop exec URL PROTOCOL TTY | portforward URL PORT DATA"))
+	}
+	switch os.Args[1] {
+	case "exec":
+		runExec(os.Args[2], os.Args[3], os.Args[4] == "true")
+	case "portforward":
+		runPortForward(os.Args[2], os.Args[3], os.Args[4])
+	default:
+		fail(fmt.Errorf("unknown mode %q", os.Args[1]))
+	}
+}
