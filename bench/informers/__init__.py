@@ -1,4 +1,4 @@
-"""Informer benchmarks: memory of the informer cache per pod (``python -m bench informers``).
+"""Informer benchmarks: cache memory per pod, watch events/s (``python -m bench informers``).
 
 Prints a table and writes ``bench/results/informers.json``.
 """
@@ -6,6 +6,7 @@ Prints a table and writes ``bench/results/informers.json``.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -13,12 +14,13 @@ from pathlib import Path
 import attrs
 
 from ._memory import measure
+from ._throughput import measure as measure_throughput
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "informers.json"
 
 
 def run(quick: bool) -> None:
-    """Measure bytes per cached pod with and without managedFields stripping."""
+    """Bytes per cached pod with and without managedFields stripping; events/s."""
     pods = 500 if quick else 5000
     results = [measure(pods, strip=True), measure(pods, strip=False)]
     print(f"informer cache memory, {pods} realistic pods (3 containers, managedFields of 3)")
@@ -30,6 +32,13 @@ def run(quick: bool) -> None:
         )
     saved = 1 - results[0].bytes_per_pod / results[1].bytes_per_pod
     print(f"stripping managedFields saves {saved:.0%} of the cache's memory")
+    flow = measure_throughput(pods=200 if quick else 1000, events=2000 if quick else 20000)
+    print(
+        f"watch events through an informer: {flow.events_per_second:,.0f}/s"
+        f" ({flow.us_per_event:.0f} us/event, of which parsing {flow.parse_us_per_event:.0f})"
+    )
+    load = os.getloadavg()[0]
+    print(f"(timings depend on machine load; 1-minute load average now {load:.1f})")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -40,6 +49,8 @@ def run(quick: bool) -> None:
                 "machine": platform.machine(),
                 "memory": [attrs.asdict(r) for r in results],
                 "saved_fraction": saved,
+                "throughput": attrs.asdict(flow),
+                "load_average_1min": load,
             },
             indent=2,
         )
