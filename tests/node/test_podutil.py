@@ -4,6 +4,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vk_trio.node._podutil import (
     is_running,
@@ -145,3 +147,21 @@ def test_is_running(statuses: Any, running: bool) -> None:
     status = None if statuses is None else {"containerStatuses": statuses}
     assert is_running(status) is running
     assert is_running({"initContainerStatuses": [{"state": {"running": {}}}]}) is False
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(["", "a", "b"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["x", "y", "z"]), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values, json_values)
+def test_semantic_equality_is_equality_of_normalised_values(left: Any, right: Any) -> None:
+    # as fields of an object: an empty value and an absent one are the same
+    expected = normalized({"v": left}) == normalized({"v": right})
+    assert semantically_equal(left, right) == expected
+    assert semantically_equal(left, left)

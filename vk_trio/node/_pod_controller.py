@@ -52,7 +52,6 @@ from ._metrics import PodControllerMetrics
 from ._pod_state import PodState, StatusWrite
 from ._podutil import (
     is_running,
-    normalized,
     pod_key,
     pod_should_enqueue,
     pods_effectively_equal,
@@ -329,7 +328,8 @@ class PodController:
         previous = state.provider_pod
         if (
             previous is not None
-            and semantically_equal(previous.get("status"), pod.get("status"))
+            # a plain comparison: a false "different" only costs a queue pass that writes nothing
+            and previous.get("status") == pod.get("status")
             and _meta(previous).get("deletionTimestamp") == _meta(pod).get("deletionTimestamp")
         ):
             return  # nothing new: many notifications collapse into no write at all
@@ -552,9 +552,7 @@ class PodController:
             if result is None:
                 return
             self._status_writes += 1
-            state.last_write = StatusWrite(
-                uid, normalized(provider_status), normalized(result.get("status") or {}), rv
-            )
+            state.last_write = StatusWrite(uid, provider_status, result.get("status") or {}, rv)
         await self._after_status(key, pod, provider_pod, provider_status)
 
     async def _after_status(

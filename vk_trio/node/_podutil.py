@@ -41,11 +41,28 @@ def normalized(value: Any) -> Any:
     return value
 
 
+def _is_empty(value: Any) -> bool:
+    return normalized(value) in (None, "", {}, [])
+
+
 def semantically_equal(left: Any, right: Any) -> bool:
-    """Deep equality with absent/``None``/``""``/``{}``/``[]`` all equal."""
-    if left is right:
+    """Deep equality with absent/``None``/``""``/``{}``/``[]`` all equal.
+
+    Walks both values together and stops at the first real difference, so only the parts that
+    differ byte-wise are ever normalised (the hot path compares whole pods).
+    """
+    if left is right or left == right:  # the common case, at C speed
         return True
-    return bool(normalized(left) == normalized(right))
+    if isinstance(left, Mapping) and isinstance(right, Mapping):
+        for key in left.keys() | right.keys():
+            if not semantically_equal(left.get(key), right.get(key)):
+                return False
+        return True
+    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        return len(left) == len(right) and all(
+            semantically_equal(a, b) for a, b in zip(left, right, strict=True)
+        )
+    return _is_empty(left) and _is_empty(right)
 
 
 def pod_key(pod: Mapping[str, Any]) -> str:
@@ -60,16 +77,18 @@ def _env_sort_key(entry: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(entry.get("name", "")), str(entry.get("value", "")), repr(entry))
 
 
-def _compared(pod: Mapping[str, Any], sort_env: bool) -> Any:
+def _raw_view(pod: Mapping[str, Any]) -> dict[str, Any]:
     spec: Mapping[str, Any] = pod.get("spec") or {}
     meta: Mapping[str, Any] = pod.get("metadata") or {}
-    view = normalized(
-        {
-            **{field: spec.get(field) for field in _COMPARED_SPEC + _COMPARED_SPEC_SCALARS},
-            "labels": meta.get("labels"),
-            "annotations": meta.get("annotations"),
-        }
-    )
+    return {
+        **{field: spec.get(field) for field in _COMPARED_SPEC + _COMPARED_SPEC_SCALARS},
+        "labels": meta.get("labels"),
+        "annotations": meta.get("annotations"),
+    }
+
+
+def _compared(pod: Mapping[str, Any], sort_env: bool) -> Any:
+    view = normalized(_raw_view(pod))
     if sort_env:
         for field in _COMPARED_SPEC:
             for container in view.get(field, ()):
@@ -87,6 +106,8 @@ def pods_equal(
     ``tolerations``, labels and annotations. ``sort_env`` compares each container's ``env`` as a
     set, for when one side was produced by env resolution (whose order is not meaningful).
     """
+    if _raw_view(left) == _raw_view(right):  # most updates change neither: no normalising
+        return True
     return bool(_compared(left, sort_env) == _compared(right, sort_env))
 
 

@@ -57,7 +57,10 @@ def status_patch(
     current: Mapping[str, Any] | None, provider: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """The ``{"status": ...}`` merge patch for the status subresource, or ``None`` if equal."""
-    current_status = normalized(dict(current or {}))
+    current = current or {}
+    if desired_status(current, provider) == current:  # the common case, no normalising
+        return None
+    current_status = normalized(dict(current))
     wanted = normalized(desired_status(current_status, provider))
     patch = merge_patch(current_status, wanted)
     return None if patch is None else {"status": patch}
