@@ -60,6 +60,12 @@ def test_version_reports_the_stamped_release(controlplane: ControlPlane) -> None
     assert versions["serverVersion"]["gitVersion"] == KUBERNETES_VERSION
 
 
+async def test_async_client_works_under_trio(controlplane: ControlPlane) -> None:
+    async with controlplane.async_client() as client:
+        response = await client.get("/version")
+    assert response.json()["gitVersion"] == KUBERNETES_VERSION
+
+
 def test_dir_holds_what_clients_need(controlplane: ControlPlane) -> None:
     d = controlplane.dir
     for name in ("kubeconfig", "ca.crt", "kubelet.crt", "kubelet.key", "ready.json"):
@@ -473,15 +479,19 @@ def private_cp(controlplane_factory: StartControlPlane) -> ControlPlane:
     return controlplane_factory("faults")
 
 
-def _watch_in_thread(api: AdminClient, path: str, rv: str, sink: list[JSON]) -> threading.Thread:
+def _watch_in_thread(cp: ControlPlane, path: str, rv: str, sink: list[JSON]) -> threading.Thread:
+    """Watch ``path`` from ``rv`` on a connection of its own, appending events to ``sink`` and a
+    final ``CLOSED`` marker when the stream ends."""
+
     def run() -> None:
-        try:
-            with api.watch(path, rv, timeout_seconds=120) as events:
-                sink.extend(events)
-        except httpx.HTTPError as exc:
-            sink.append({"type": "CLOSED", "error": repr(exc)})
-        else:
-            sink.append({"type": "CLOSED"})
+        with cp.admin_client() as api:
+            try:
+                with api.watch(path, rv, timeout_seconds=120) as events:
+                    sink.extend(events)
+            except httpx.HTTPError as exc:
+                sink.append({"type": "CLOSED", "error": repr(exc)})
+            else:
+                sink.append({"type": "CLOSED"})
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -495,7 +505,7 @@ def test_restart_keeps_objects_and_watch_resumes(private_cp: ControlPlane) -> No
         path = f"/api/v1/namespaces/{ns}/configmaps"
         start = api.get(path)["metadata"]["resourceVersion"]
         events: list[JSON] = []
-        watcher = _watch_in_thread(api, path, start, events)
+        watcher = _watch_in_thread(private_cp, path, start, events)
         before = api.create(path, {"metadata": {"name": "before"}, "data": {"x": "1"}})
         rv = before["metadata"]["resourceVersion"]
         # The open watch delivered the object: it is established across the restart.
@@ -612,3 +622,65 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     bad_profile = _script("up", str(tmp_path / "x"), "--profile", "turbo")
     assert bad_profile.returncode != 0
     assert "--profile must be default or bench" in bad_profile.stderr
+
+
+def _copy_of_script(tree: Path, main_go: str) -> Path:
+    """A throw-away checkout: scripts/controlplane plus a tiny Go module in its place."""
+    (tree / "scripts").mkdir(parents=True)
+    script = tree / "scripts" / "controlplane"
+    script.write_bytes(SCRIPT.read_bytes())
+    script.chmod(0o755)
+    module = tree / "tests" / "controlplane"
+    module.mkdir(parents=True)
+    (module / "go.mod").write_text("module example.invalid/broken\n\ngo 1.26.0\n")
+    (module / "go.sum").write_text("")
+    (module / "main.go").write_text(main_go)
+    return script
+
+
+def test_build_failure_names_its_log(tmp_path: Path) -> None:
+    script = _copy_of_script(tmp_path / "tree", "package main\n\nfunc main() { undefined() }\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [str(script), "build"], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert proc.returncode != 0
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("controlplane: error: building vk-controlplane failed; see ")
+    log = Path(error.split("see ", 1)[1].split(" ", 1)[0])
+    assert log.is_file()
+    assert "undefined" in log.read_text()
+    assert "undefined: undefined" in error
+
+
+def test_missing_go_is_reported(tmp_path: Path) -> None:
+    script = _copy_of_script(tmp_path / "tree", "package main\n\nfunc main() {}\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [str(script), "build"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == (
+        "controlplane: error: Go toolchain not found on PATH (need Go >= 1.26 and access to "
+        "the Go module proxy to build the control plane)"
+    )
+
+
+def test_cached_build_is_reused(tmp_path: Path) -> None:
+    script = _copy_of_script(tmp_path / "tree", "package main\n\nfunc main() {}\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def path() -> str:
+        proc = subprocess.run(
+            [str(script), "path"], capture_output=True, text=True, env=env, timeout=300, check=True
+        )
+        return proc.stdout.strip()
+
+    first = path()
+    assert Path(first).parent == tmp_path / "cache" / "vk-trio"
+    built_at = Path(first).stat().st_mtime_ns
+    assert path() == first  # same sources: cache hit, nothing rebuilt
+    assert Path(first).stat().st_mtime_ns == built_at
+    main_go = tmp_path / "tree" / "tests" / "controlplane" / "main.go"
+    main_go.write_text("package main\n\nfunc main() { println() }\n")
+    assert path() != first  # changed sources: a new key
