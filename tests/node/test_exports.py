@@ -5,6 +5,7 @@ import vk_trio.node
 EXPECTED = {
     # the whole node
     "VirtualNode",
+    "VirtualNodeStatistics",
     "NodeOptions",
     "NodeClient",
     "KubeApi",

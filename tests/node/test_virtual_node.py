@@ -85,6 +85,10 @@ async def test_plain_provider_node_is_marked_ready(autojump_clock: trio.testing.
         events = [o for p, o in kube.objects.items() if "/events/" in p]
         assert [e["reason"] for e in events] == ["ProviderCreateSuccess"]
         assert events[0]["source"]["component"] == "vk/pod-controller"
+        stats = node.statistics()
+        assert stats.pods.known_pods == 1
+        assert stats.node.registrations == 1
+        assert stats.events.created == 1
         node.stop()
     assert provider.called("create_pod") == ["ns/web"]
 

@@ -56,6 +56,7 @@ from ._strategic import three_way_merge_patch as three_way_merge_patch
 from ._virtual_node import NodeClient as NodeClient
 from ._virtual_node import NodeOptions as NodeOptions
 from ._virtual_node import VirtualNode as VirtualNode
+from ._virtual_node import VirtualNodeStatistics as VirtualNodeStatistics
 
 __all__ = [
     "DEFAULT_TAINT_KEY",
@@ -92,6 +93,7 @@ __all__ = [
     "PodControllerStatistics",
     "Taint",
     "VirtualNode",
+    "VirtualNodeStatistics",
     "apply_runtime_fields",
     "apply_strategic_patch",
     "build_node",

@@ -32,19 +32,20 @@ from vk_trio.provider import (
     NodeProvider,
     PodLifecycleHandler,
     Runnable,
+    log_context,
 )
 from vk_trio.queue import PrometheusMetricsProvider
 
-from ._events import EventRecorder
+from ._events import EventRecorder, EventRecorderStatistics
 from ._kube import KubeApi
 from ._metrics import PodControllerMetrics
-from ._node_controller import NodeController
+from ._node_controller import NodeController, NodeControllerStatistics
 from ._node_object import Taint, build_node
-from ._pod_controller import PodController
+from ._pod_controller import PodController, PodControllerStatistics
 from ._resources import ClusterLookups
 from ._time import Now, utc_now
 
-__all__ = ["NodeClient", "NodeOptions", "VirtualNode"]
+__all__ = ["NodeClient", "NodeOptions", "VirtualNode", "VirtualNodeStatistics"]
 
 logger = logging.getLogger("vk_trio.node")
 
@@ -103,6 +104,14 @@ class NodeOptions:
     lease_duration_seconds: int = 40
     status_poll_interval: float = 5.0
     shutdown_timeout: float = 10.0
+
+
+@final
+@attrs.frozen
+class VirtualNodeStatistics:
+    pods: PodControllerStatistics
+    node: NodeControllerStatistics
+    events: EventRecorderStatistics
 
 
 @final
@@ -195,9 +204,20 @@ class VirtualNode:
         """Begin a graceful shutdown; :meth:`run` returns when it is done."""
         self._stop.set()
 
+    def statistics(self) -> VirtualNodeStatistics:
+        return VirtualNodeStatistics(
+            pods=self.pods.statistics(),
+            node=self.node.statistics(),
+            events=self.events.statistics(),
+        )
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start everything in order, report started once the node is registered, and run
-        until :meth:`stop` (graceful) or cancellation."""
+        until :meth:`stop` (graceful) or cancellation. Every log record carries ``node``."""
+        with log_context(node=self.options.node_name):
+            await self._run(task_status)
+
+    async def _run(self, task_status: trio.TaskStatus[None]) -> None:
         name = self.options.node_name
         async with trio.open_nursery() as nursery:
             events_done = trio.Event()
