@@ -100,11 +100,18 @@ def test_mock_config_without_the_node(files: Files, capsys: pytest.CaptureFixtur
     )
 
 
-def test_valid_settings_reach_run_node(files: Files, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*files.argv(), "--log-format", "json"], files.env()) == 3
+def test_valid_settings_reach_run_node(
+    files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Valid flags get as far as loading the kubeconfig; a broken one is one logged error."""
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("clusters: [this is not a kubeconfig\n")
+    argv = [*files.argv(), "--log-format", "json", "--kubeconfig", str(broken)]
+    assert main(argv, files.env()) == 1
     err = capsys.readouterr().err
     assert '"level":"error"' in err
-    assert "the node controllers (vk_trio.node) are not built yet" in err
+    assert "kubeconfig:" in err
+    assert str(broken) in err
     assert f'"node":"{NODE}"' in err
 
 
@@ -145,9 +152,11 @@ def test_script_missing_certificate_variables(files: Files) -> None:
     )
 
 
-def test_script_valid_start_says_the_controllers_are_missing(files: Files) -> None:
-    result = run(files.argv(), files.env())
-    assert result.returncode == 3
+def test_script_without_any_kubeconfig_is_one_line(files: Files, tmp_path: Path) -> None:
+    """No kubeconfig anywhere (and not in a pod): one line naming the ways to give one."""
+    env = {**files.env(), "HOME": str(tmp_path)}
+    result = run(files.argv(), env)
+    assert result.returncode == 1
     (line,) = result.stderr.splitlines()
-    assert "error   vk_trio.cli: cannot run node 'vk-test': the node controllers" in line
+    assert "error   vk_trio.cli: kubeconfig: no Kubernetes client configuration found" in line
     assert line.endswith(f"node={NODE}")

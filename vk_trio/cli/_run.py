@@ -1,31 +1,136 @@
-"""Running the node: the seam between the command and the controllers."""
+"""Running the node: one root nursery with the API client, the virtual node, the kubelet API
+and the metrics endpoint, and the signal handling that shuts it down gracefully."""
 
 from __future__ import annotations
 
 import logging
+import math
+import signal
+from collections.abc import AsyncIterator
 
+import trio
+
+from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
+from vk_trio.node import NodeOptions, Taint, VirtualNode
+
+from ._metrics_server import metrics_app, serve_metrics
 from ._provider import LoadedProvider
 from ._settings import Settings
 
-__all__ = ["NODE_NOT_BUILT", "run_node"]
+__all__ = ["STARTUP_FAILED", "node_options", "run_node"]
 
 logger = logging.getLogger("vk_trio.cli")
 
-NODE_NOT_BUILT = 3
-"""Exit status of ``run_node`` while the controllers do not exist."""
+STARTUP_FAILED = 1
+"""Exit status when the node cannot start (bad kubeconfig, registration refused, timeout)."""
+
+
+def node_options(settings: Settings) -> NodeOptions:
+    """Map the command's settings onto the node's options."""
+    taint = settings.taint
+    return NodeOptions(
+        node_name=settings.node_name,
+        provider_name=settings.provider,
+        operating_system=settings.operating_system,
+        kubelet_version=settings.kubelet_version,
+        internal_ip=settings.pod_ip,
+        daemon_port=settings.kubelet_port,
+        taint=None if taint is None else Taint(taint.key, taint.value, taint.effect),
+        pod_sync_workers=settings.pod_sync_workers,
+        status_workers=settings.status_workers,
+        full_resync_period=settings.full_resync_period,
+    )
 
 
 def run_node(settings: Settings, provider: LoadedProvider) -> int:
     """Run the virtual node until SIGTERM/SIGINT; returns the process exit status.
 
-    This is where the pod and node controllers (``vk_trio.node``), the kubelet API server and the
-    metrics server will be started in one trio nursery.  They are not built yet, so it reports
-    that and fails: the settings and the provider were validated, nothing was registered.
+    A start-up failure is one clear log line and status 1; a signal is a graceful shutdown
+    (stop taking work, finish in-flight provider calls within a bound, flush status writes) and
+    status 0.
     """
-    logger.error(
-        "cannot run node %r: the node controllers (vk_trio.node) are not built yet; "
-        "settings and provider %r are valid, nothing was registered",
-        settings.node_name,
-        provider.name,
-    )
-    return NODE_NOT_BUILT
+    try:
+        return trio.run(_run, settings, provider)
+    except ConfigError as exc:
+        logger.error("kubeconfig: %s", exc)
+    except ApiError as exc:
+        logger.error("cannot register node %r: %s", settings.node_name, exc)
+    except trio.TooSlowError:
+        logger.error(
+            "node %r was not ready within --startup-timeout %ss",
+            settings.node_name,
+            settings.startup_timeout,
+        )
+    except OSError as exc:
+        logger.error("cannot start: %s", exc)
+    return STARTUP_FAILED
+
+
+async def _run(settings: Settings, provider: LoadedProvider) -> int:
+    config = await load_config(settings.kubeconfig)
+    options = node_options(settings)
+    failure: Exception | None = None
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with (
+            KubeClient(config, qps=settings.kube_api_qps, burst=settings.kube_api_burst) as client,
+            trio.open_nursery() as nursery,
+        ):
+            node = VirtualNode(options, client, provider.provider, resources=provider.resources)
+            stopping = trio.Event()
+            nursery.start_soon(_on_signal, signals, node, stopping)
+            if settings.metrics_address is not None:
+                app = metrics_app(healthy=lambda: node.ready.is_set() and not stopping.is_set())
+                urls = await nursery.start(
+                    lambda task_status: serve_metrics(
+                        settings.metrics_address,  # type: ignore[arg-type]
+                        app,
+                        shutdown=stopping,
+                        task_status=task_status,
+                    )
+                )
+                logger.info("metrics and /healthz on %s", ", ".join(urls))
+            timeout = settings.startup_timeout if settings.startup_timeout else math.inf
+            try:
+                with trio.fail_after(timeout):
+                    await nursery.start(node.run)
+            except BaseException as exc:
+                failure = _startup_failure(exc)
+                if failure is None:
+                    raise
+                nursery.cancel_scope.cancel()
+            else:
+                await stopping.wait()
+                logger.info("shutting down node %s", settings.node_name)
+                # node.run returns by itself once its graceful stop is done; then the nursery ends.
+                nursery.cancel_scope.deadline = trio.current_time() + options.shutdown_timeout + 5
+    if failure is not None:
+        raise failure
+    return 0
+
+
+def _startup_failure(exc: BaseException) -> Exception | None:
+    """The start-up failure that ``exc`` carries (possibly inside exception groups), if any.
+
+    Structured concurrency wraps a child's error in groups; the operator should see the one
+    cause (a timeout, a refused registration, an OS error) as one line, not a task tree.
+    """
+    if isinstance(exc, trio.TooSlowError | ApiError | ConfigError | OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _startup_failure(inner)
+            if found is not None:
+                return found
+    return None
+
+
+async def _on_signal(
+    signals: AsyncIterator[int],
+    node: VirtualNode,
+    stopping: trio.Event,
+) -> None:
+    async for signum in signals:
+        logger.info("received %s: graceful shutdown", signal.Signals(signum).name)
+        stopping.set()
+        node.stop()
+        return

@@ -1,0 +1,183 @@
+"""``vk-trio`` as a real subprocess against the real control plane: start, serve, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests._controlplane import ApiError, ControlPlane
+
+pytestmark = pytest.mark.controlplane
+
+VK_TRIO = str(Path(sys.executable).with_name("vk-trio"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait(what: str, check: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class VkProcess:
+    def __init__(self, proc: subprocess.Popen[str], node: str, metrics: int) -> None:
+        self.proc = proc
+        self.node = node
+        self.metrics = metrics
+
+    def stop(self, timeout: float = 30.0) -> tuple[int, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, err
+
+
+@pytest.fixture
+def vk(controlplane: ControlPlane, tmp_path: Path) -> Iterator[VkProcess]:
+    node = f"vk-cli-{uuid.uuid4().hex[:6]}"
+    config = tmp_path / "mock.json"
+    config.write_text(json.dumps({node: {"cpu": "8", "memory": "16Gi", "pods": "50"}}))
+    metrics = _free_port()
+    env = {
+        **os.environ,
+        "KUBELET_PORT": str(_free_port()),
+        "VKUBELET_POD_IP": "127.0.0.1",
+        "APISERVER_CERT_LOCATION": str(controlplane.kubelet_cert),
+        "APISERVER_KEY_LOCATION": str(controlplane.kubelet_key),
+    }
+    proc = subprocess.Popen(
+        [
+            VK_TRIO,
+            "--provider",
+            "mock",
+            "--provider-config",
+            str(config),
+            "--nodename",
+            node,
+            "--kubeconfig",
+            str(controlplane.kubeconfig),
+            "--metrics-addr",
+            f"127.0.0.1:{metrics}",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    running = VkProcess(proc, node, metrics)
+    try:
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        with controlplane.admin_client() as api, contextlib.suppress(ApiError):
+            api.delete(f"/api/v1/nodes/{node}")
+
+
+def _node_ready(api: object, node: str) -> bool:
+    try:
+        obj = api.get(f"/api/v1/nodes/{node}")  # type: ignore[attr-defined]
+    except ApiError:
+        return False
+    conditions = {c["type"]: c["status"] for c in obj["status"].get("conditions", [])}
+    return conditions.get("Ready") == "True"
+
+
+def test_runs_a_pod_serves_metrics_and_stops_gracefully_on_sigterm(
+    controlplane: ControlPlane, namespace: str, vk: VkProcess
+) -> None:
+    with controlplane.admin_client() as api:
+        _wait("the node to be Ready", lambda: _node_ready(api, vk.node))
+        health = httpx.get(f"http://127.0.0.1:{vk.metrics}/healthz", timeout=5)
+        assert (health.status_code, health.text) == (200, "ok")
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web"},
+            "spec": {
+                "nodeName": vk.node,
+                "containers": [{"name": "app", "image": "nginx"}],
+            },
+        }
+        api.create(f"/api/v1/namespaces/{namespace}/pods", pod)
+        path = f"/api/v1/namespaces/{namespace}/pods/web"
+        _wait("the pod to run", lambda: api.get(path)["status"].get("phase") == "Running")
+        metrics = httpx.get(f"http://127.0.0.1:{vk.metrics}/metrics", timeout=5).text
+        assert 'workqueue_adds_total{name="' in metrics
+        code, err = vk.stop()
+    assert code == 0, err
+    assert "graceful shutdown" in err
+
+
+def test_unreachable_api_server_fails_start_within_startup_timeout(
+    controlplane: ControlPlane, tmp_path: Path
+) -> None:
+    port = _free_port()  # nothing listens there
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    config = tmp_path / "mock.json"
+    config.write_text(json.dumps({"vk-nowhere": {}}))
+    env = {
+        **os.environ,
+        "KUBELET_PORT": str(_free_port()),
+        "APISERVER_CERT_LOCATION": str(controlplane.kubelet_cert),
+        "APISERVER_KEY_LOCATION": str(controlplane.kubelet_key),
+    }
+    result = subprocess.run(
+        [
+            VK_TRIO,
+            "--provider",
+            "mock",
+            "--provider-config",
+            str(config),
+            "--nodename",
+            "vk-nowhere",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--startup-timeout",
+            "3s",
+            "--metrics-addr",
+            f"127.0.0.1:{_free_port()}",
+        ],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "was not ready within --startup-timeout 3.0s" in result.stderr
+    assert "Traceback" not in result.stderr
