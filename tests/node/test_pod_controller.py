@@ -369,6 +369,21 @@ async def test_graceful_shutdown_finishes_in_flight_calls_and_flushes_status(
         assert "ns/late" not in provider.pods  # no new work after stop()
 
 
+async def test_queued_work_is_not_started_after_stop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    provider.latency = 1.0
+    async with running(provider, sync_workers=1, shutdown_timeout=10) as h:
+        for index in range(5):
+            h.create(make_pod(f"p{index}"))
+        await h.wait_for(lambda: provider.in_flight == 1)
+        h.controller.stop()
+        await trio.sleep(20)
+        # the one in flight finished; the four queued behind it were not started
+        assert provider.called("create_pod") == ["ns/p0"]
+
+
 async def test_metrics_are_exported(autojump_clock: trio.testing.MockClock) -> None:
     provider = FakeProvider()
     async with running(provider) as h:

@@ -357,6 +357,8 @@ class PodController:
                 await self._provider.delete_pod(pod)
 
     async def _sync(self, key: str) -> None:
+        if self._stop.is_set():
+            return  # shutting down: queued work is left for the next start (it re-syncs all)
         namespace, name = _split_key(key)
         with (
             log_context(namespace=namespace, pod=name),
