@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
-from vk_trio.api.spdy import DataFrame, Frame, FrameDecoder, FrameEncoder, SpdySession
+from vk_trio.api.spdy import (
+    DataFrame,
+    Frame,
+    FrameDecoder,
+    FrameEncoder,
+    SessionConfig,
+    Setting,
+    SettingsFrame,
+    SettingsId,
+    SpdySession,
+    WindowUpdateFrame,
+)
+
+#: What a session with the default configuration sends first: its 16 MiB receive window.
+PREFACE: list[Frame] = [
+    SettingsFrame(settings=(Setting(SettingsId.INITIAL_WINDOW_SIZE, 16 << 20),)),
+    WindowUpdateFrame(0, (16 << 20) - 65536),
+]
+
+
+def new_session(*, client_side: bool, config: SessionConfig | None = None) -> SpdySession:
+    """A session whose window announcement (see :data:`PREFACE`) was already taken, so tests
+    see only the frames they provoke.  (Those frames are not compressed: skipping them leaves
+    every header-compression stream in step.)"""
+    session = SpdySession(client_side=client_side, config=config)
+    session.data_to_send()
+    return session
+
+
+def without_preface(frames: list[Frame]) -> list[Frame]:
+    """Check that ``frames`` start with the default :data:`PREFACE` and drop it."""
+    assert frames[: len(PREFACE)] == PREFACE
+    return frames[len(PREFACE) :]
 
 
 class RawPeer:

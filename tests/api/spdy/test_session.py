@@ -43,7 +43,7 @@ from vk_trio.api.spdy import (
     WindowUpdateFrame,
 )
 
-from .helpers import RawPeer
+from .helpers import PREFACE, RawPeer, new_session
 
 
 def _pump(src: SpdySession, dst: SpdySession) -> list[Event]:
@@ -51,8 +51,8 @@ def _pump(src: SpdySession, dst: SpdySession) -> list[Event]:
 
 
 def test_client_and_server_sessions_exchange_a_stream() -> None:
-    client = SpdySession(client_side=True)
-    server = SpdySession(client_side=False)
+    client = new_session(client_side=True)
+    server = new_session(client_side=False)
     sid = client.open_stream([("streamType", "stdin")])
     assert sid == 1
     assert _pump(client, server) == [StreamOpened(stream_id=1, headers=(("streamtype", "stdin"),))]
@@ -78,8 +78,8 @@ def test_client_and_server_sessions_exchange_a_stream() -> None:
 
 
 def test_server_streams_are_even_and_fin_on_syn_frames() -> None:
-    client = SpdySession(client_side=True)
-    server = SpdySession(client_side=False)
+    client = new_session(client_side=True)
+    server = new_session(client_side=False)
     assert server.open_stream([("a", "b")], fin=True) == 2
     assert _pump(server, client) == [
         StreamOpened(stream_id=2, headers=(("a", "b"),)),
@@ -91,8 +91,8 @@ def test_server_streams_are_even_and_fin_on_syn_frames() -> None:
 
 
 def test_unidirectional_stream_is_half_closed_for_the_recipient() -> None:
-    client = SpdySession(client_side=True)
-    server = SpdySession(client_side=False)
+    client = new_session(client_side=True)
+    server = new_session(client_side=False)
     client.open_stream([], unidirectional=True)
     [opened] = _pump(client, server)
     assert isinstance(opened, StreamOpened) and opened.unidirectional
@@ -101,7 +101,7 @@ def test_unidirectional_stream_is_half_closed_for_the_recipient() -> None:
 
 
 def test_sending_data_before_reply_replies_implicitly() -> None:
-    server = SpdySession(client_side=False)
+    server = new_session(client_side=False)
     peer = RawPeer()
     server.receive_data(peer.encode(SynStreamFrame(stream_id=1, headers=())))
     server.send_data(1, b"out")
@@ -109,7 +109,7 @@ def test_sending_data_before_reply_replies_implicitly() -> None:
 
 
 def test_large_data_is_split_into_frames() -> None:
-    server = SpdySession(client_side=False, config=SessionConfig(max_data_frame_size=4))
+    server = new_session(client_side=False, config=SessionConfig(max_data_frame_size=4))
     peer = RawPeer()
     server.receive_data(peer.encode(SynStreamFrame(stream_id=1, headers=())))
     server.send_reply(1)
@@ -125,7 +125,7 @@ def test_large_data_is_split_into_frames() -> None:
 
 
 def _server_with_stream(*, fin: bool = False) -> tuple[SpdySession, RawPeer]:
-    server = SpdySession(client_side=False)
+    server = new_session(client_side=False)
     peer = RawPeer()
     server.receive_data(peer.encode(SynStreamFrame(stream_id=1, headers=(), fin=fin)))
     server.send_reply(1)
@@ -170,7 +170,7 @@ def test_identical_resets_are_coalesced() -> None:
 
 
 def test_data_before_syn_reply_on_our_stream_is_a_protocol_error() -> None:
-    client = SpdySession(client_side=True)
+    client = new_session(client_side=True)
     peer = RawPeer()
     client.open_stream([])
     peer.read(client)
@@ -180,7 +180,7 @@ def test_data_before_syn_reply_on_our_stream_is_a_protocol_error() -> None:
 
 
 def test_second_syn_reply_is_stream_in_use() -> None:
-    client = SpdySession(client_side=True)
+    client = new_session(client_side=True)
     peer = RawPeer()
     client.open_stream([])
     peer.read(client)
@@ -251,7 +251,7 @@ def test_local_reset() -> None:
 
 
 def test_bad_header_block_on_syn_stream_resets_and_counts_the_id() -> None:
-    server = SpdySession(client_side=False)
+    server = new_session(client_side=False)
     # A valid zlib stream whose block holds one header with an empty name.
     compressor = zlib.compressobj(zdict=SPDY3_DICTIONARY)
     block = compressor.compress(struct.pack(">III", 1, 0, 0)) + compressor.flush(zlib.Z_SYNC_FLUSH)
@@ -264,7 +264,7 @@ def test_bad_header_block_on_syn_stream_resets_and_counts_the_id() -> None:
 
 
 def test_refuses_streams_beyond_the_concurrency_limit() -> None:
-    server = SpdySession(client_side=False, config=SessionConfig(max_concurrent_streams=2))
+    server = new_session(client_side=False, config=SessionConfig(max_concurrent_streams=2))
     peer = RawPeer()
     events = server.receive_data(
         peer.encode(*(SynStreamFrame(stream_id=i, headers=()) for i in (1, 3, 5)))
@@ -280,7 +280,7 @@ def test_refuses_streams_beyond_the_concurrency_limit() -> None:
 
 
 def test_stream_ids_going_backwards_is_a_session_error() -> None:
-    server = SpdySession(client_side=False)
+    server = new_session(client_side=False)
     peer = RawPeer()
     server.receive_data(peer.encode(SynStreamFrame(stream_id=5, headers=())))
     with pytest.raises(ProtocolError, match="not above"):
@@ -294,13 +294,13 @@ def test_stream_ids_going_backwards_is_a_session_error() -> None:
 
 
 def test_wrong_stream_id_parity_is_a_session_error() -> None:
-    server = SpdySession(client_side=False)
+    server = new_session(client_side=False)
     with pytest.raises(ProtocolError, match="parity"):
         server.receive_data(RawPeer().encode(SynStreamFrame(stream_id=2, headers=())))
 
 
 def test_garbage_is_a_session_error_with_goaway() -> None:
-    server = SpdySession(client_side=False)
+    server = new_session(client_side=False)
     with pytest.raises(ProtocolError):
         server.receive_data(b"\x80\x07\x00\x01" + bytes(8))
     assert RawPeer().decoder.receive_data(server.data_to_send()) == [
@@ -311,7 +311,7 @@ def test_garbage_is_a_session_error_with_goaway() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_only_ever_raise_protocol_error(data: bytes) -> None:
-    session = SpdySession(client_side=False)
+    session = new_session(client_side=False)
     try:
         session.receive_data(data)
     except ProtocolError:
@@ -322,8 +322,8 @@ def test_random_bytes_only_ever_raise_protocol_error(data: bytes) -> None:
 
 
 def test_pings() -> None:
-    client = SpdySession(client_side=True)
-    server = SpdySession(client_side=False)
+    client = new_session(client_side=True)
+    server = new_session(client_side=False)
     assert client.ping() == 1
     assert client.ping() == 3
     assert _pump(client, server) == [PingReceived(1), PingReceived(3)]
@@ -357,7 +357,7 @@ def test_settings_and_window_updates_are_reported() -> None:
 
 
 def test_receive_credit_is_granted_after_half_a_window() -> None:
-    server = SpdySession(client_side=False, config=SessionConfig(initial_window_size=100))
+    server = new_session(client_side=False, config=SessionConfig(initial_window_size=100))
     peer = RawPeer()
     server.receive_data(peer.encode(SynStreamFrame(stream_id=1, headers=())))
     server.send_reply(1)
@@ -369,7 +369,7 @@ def test_receive_credit_is_granted_after_half_a_window() -> None:
 
 
 def test_window_updates_can_be_disabled() -> None:
-    server = SpdySession(
+    server = new_session(
         client_side=False, config=SessionConfig(initial_window_size=10, send_window_updates=False)
     )
     server.acknowledge_received_data(1, 100)
@@ -387,7 +387,7 @@ def test_sending_ignores_the_peers_window() -> None:
 
 
 def test_goaway_received_refuses_our_unprocessed_streams() -> None:
-    client = SpdySession(client_side=True)
+    client = new_session(client_side=True)
     peer = RawPeer()
     for _ in range(3):
         client.open_stream([])
@@ -420,9 +420,25 @@ def test_local_misuse() -> None:
         server.send_reply(1)
     with pytest.raises(StreamClosedError, match="not open"):
         server.send_reply(99)
-    client = SpdySession(client_side=True)
+    client = new_session(client_side=True)
     sid = client.open_stream([])
     with pytest.raises(StreamClosedError, match="we opened"):
         client.send_reply(sid)
     with pytest.raises(ValueError):
         SessionConfig(max_data_frame_size=0)
+
+
+def test_sessions_announce_a_large_receive_window_once() -> None:
+    session = SpdySession(client_side=False)
+    assert RawPeer().decoder.receive_data(session.data_to_send()) == PREFACE
+    # The SPDY default window needs no announcement.
+    quiet = SpdySession(client_side=True, config=SessionConfig(initial_window_size=65536))
+    assert quiet.data_to_send() == b""
+    # The Go peer ignores both frames; a peer that honours them learns the window.
+    events = quiet.receive_data(SpdySession(client_side=False).data_to_send())
+    assert events == [
+        SettingsReceived(
+            settings=(Setting(SettingsId.INITIAL_WINDOW_SIZE, 16 << 20),), clear=False
+        ),
+        WindowUpdated(0, (16 << 20) - 65536),
+    ]

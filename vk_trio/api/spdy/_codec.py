@@ -100,8 +100,14 @@ class FrameDecoder:
             raise
 
     def _parse(self, data: bytes | bytearray | memoryview) -> list[Frame]:
-        buf = self._buffer
-        buf += data
+        # Parse straight from the caller's bytes when nothing is pending (the common case with
+        # large reads): only an incomplete tail is copied into the buffer.
+        buf: bytes | bytearray
+        if self._buffer:
+            self._buffer += data
+            buf = self._buffer
+        else:
+            buf = data if isinstance(data, bytes) else bytes(data)
         size = len(buf)
         pos = 0
         frames: list[Frame] = []
@@ -143,8 +149,11 @@ class FrameDecoder:
                     self._data_stream = stream_id
                     self._data_remaining = length
                     self._data_fin = fin
-        if pos:
-            del buf[:pos]
+        if buf is self._buffer:
+            if pos:
+                del self._buffer[:pos]
+        elif pos < size:
+            self._buffer = bytearray(buf[pos:])
         return frames
 
     def _headers(self, frame_type: int, stream_id: int, block: bytes) -> Headers | BadHeaderBlock:
@@ -245,10 +254,15 @@ class FrameEncoder:
 
     def encode_data(self, stream_id: int, data: bytes | bytearray | memoryview, fin: bool) -> bytes:
         """One DATA frame; ``data`` must fit in a frame (at most 16 MiB - 1)."""
-        if len(data) > MAX_FRAME_LENGTH:
+        return self.data_header(stream_id, len(data), fin) + data
+
+    def data_header(self, stream_id: int, length: int, fin: bool) -> bytes:
+        """Just the 8-byte header of a DATA frame of ``length`` bytes (lets a sender queue the
+        payload without copying it into a new frame buffer)."""
+        if length > MAX_FRAME_LENGTH:
             raise ValueError("DATA payload larger than a SPDY frame")
         _check_stream_id(stream_id)
-        return _HEADER.pack(stream_id, (FLAG_FIN << 24 if fin else 0) | len(data)) + data
+        return _HEADER.pack(stream_id, (FLAG_FIN << 24 if fin else 0) | length)
 
     def encode(self, frame: Frame) -> bytes:
         """Serialize any frame value (header blocks are compressed here, in call order)."""

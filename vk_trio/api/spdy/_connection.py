@@ -102,7 +102,6 @@ class SpdyConnection:
         self._pings: dict[int, trio.Event] = {}
         self._closed = trio.Event()
         self._peer_done = trio.Event()
-        self._eof = trio.Event()
         self._close_reason: str | None = None
         # The background tasks are shielded from the caller's cancellation: when the body of
         # ``open_spdy_connection`` is cancelled, the graceful shutdown in its ``finally`` still
@@ -226,7 +225,7 @@ class SpdyConnection:
         self._wake_writer()
 
     def _forget_if_finished(self, stream_id: int) -> None:
-        if self._session.stream_state(stream_id) is None:
+        if not self._session.is_open(stream_id):
             self._streams.pop(stream_id, None)
 
     def _consumed(self, stream: SpdyStream, size: int) -> None:
@@ -288,7 +287,6 @@ class SpdyConnection:
                 await self._abort(f"receive failed: {exc!r}", flush=False)
                 return
             if not data:
-                self._eof.set()
                 await self._abort("eof", flush=True)
                 return
 
@@ -407,9 +405,9 @@ class SpdyConnection:
                 if self._session.failed is None:
                     self._session.close(GoAwayStatus.OK)
                 await self._flush()
-                if not self._eof.is_set():
-                    with trio.move_on_after(linger):
-                        await self._eof.wait()
+                # Linger until the peer closes (EOF, or a reset when it had unread data).
+                with trio.move_on_after(linger):
+                    await self._closed.wait()
         self._finish(self._close_reason or "closed locally")
         with trio.move_on_after(close_timeout) as scope:
             scope.shield = True
@@ -427,7 +425,7 @@ async def open_spdy_connection(
     max_stream_buffer: int = 1 << 20,
     write_buffer_size: int = 256 * 1024,
     max_pending_streams: int = 128,
-    receive_size: int = 64 * 1024,
+    receive_size: int = 256 * 1024,
     close_timeout: float = 5.0,
     linger: float = 1.0,
 ) -> AsyncIterator[SpdyConnection]:

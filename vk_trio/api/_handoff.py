@@ -1,0 +1,170 @@
+"""Handing a connection the front door has opened to hypercorn's per-connection server.
+
+hypercorn's trio worker serves each accepted connection with ``TCPServer(app, config, context,
+state, stream)``.  The front door has already done the TLS handshake and (for HTTP/1.1) read the
+first request head, so it passes :class:`ReplayStream`: it looks like the ``trio.SSLStream``
+hypercorn expects (handshake already done, the negotiated ALPN protocol, the socket for the
+addresses) and replays the bytes already read before reading on.  The ASGI app is wrapped per
+connection to put the verified client identity into every scope as the ``tls`` extension.
+
+This uses hypercorn internals (``hypercorn.trio.tcp_server.TCPServer``,
+``hypercorn.trio.worker_context.WorkerContext``) that are not a documented API, so the version
+is pinned in ``pyproject.toml`` and ``tests/api/test_handoff.py`` exercises the seam (HTTP/1.1
+keep-alive, HTTP/2, WebSocket, replay split across reads, graceful termination).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, final
+
+import trio
+from hypercorn.app_wrappers import ASGIWrapper
+from hypercorn.config import Config
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import WorkerContext
+
+__all__ = ["HypercornHandoff", "ReplayStream"]
+
+logger = logging.getLogger(__name__)
+
+AsgiApp = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+
+
+Address = tuple[str, int]
+
+
+@final
+class _SocketInfo:
+    """The part of a socket hypercorn reads: family and the two addresses."""
+
+    def __init__(self, family: int, peer: Any, local: Any) -> None:
+        self.family = family
+        self._peer = peer
+        self._local = local
+
+    def getpeername(self) -> Any:
+        return self._peer
+
+    def getsockname(self) -> Any:
+        return self._local
+
+
+@final
+class _Transport:
+    def __init__(self, socket: _SocketInfo) -> None:
+        self.socket = socket
+
+
+def _socket_info(stream: trio.abc.Stream) -> _SocketInfo:
+    inner = getattr(stream, "transport_stream", stream)
+    sock = getattr(inner, "socket", None)
+    if sock is not None:
+        try:
+            return _SocketInfo(sock.family, sock.getpeername(), sock.getsockname())
+        except OSError:
+            pass
+    # Not a socket (tests over memory streams) or already disconnected.
+    return _SocketInfo(socket.AF_INET, ("127.0.0.1", 0), ("127.0.0.1", 0))
+
+
+@final
+class ReplayStream:
+    """A finished ``trio.SSLStream`` (or any stream) with ``prefix`` put back in front."""
+
+    def __init__(self, stream: trio.abc.Stream, prefix: bytes, alpn_protocol: str) -> None:
+        self._stream = stream
+        self._prefix = prefix
+        self._alpn = alpn_protocol
+        self.transport_stream = _Transport(_socket_info(stream))
+
+    async def do_handshake(self) -> None:
+        """Already done by the front door."""
+        await trio.lowlevel.checkpoint()
+
+    def selected_alpn_protocol(self) -> str:
+        return self._alpn
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._prefix:
+            size = len(self._prefix) if max_bytes is None else max_bytes
+            data, self._prefix = self._prefix[:size], self._prefix[size:]
+            await trio.lowlevel.checkpoint()
+            return data
+        return bytes(await self._stream.receive_some(max_bytes))
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+@final
+class HypercornHandoff:
+    """Serves handed-off connections with hypercorn; one per server (shared worker context)."""
+
+    def __init__(
+        self,
+        app: AsgiApp,
+        *,
+        keep_alive_timeout: float = 5.0,
+        max_head_size: int = 64 * 1024,
+        websocket_max_message_size: int = 16 * 1024 * 1024,
+        h2_max_concurrent_streams: int = 100,
+    ) -> None:
+        self._app = app
+        config = Config()
+        config.keep_alive_timeout = keep_alive_timeout
+        config.h11_max_incomplete_size = max_head_size
+        config.h2_max_header_list_size = max_head_size
+        config.h2_max_concurrent_streams = h2_max_concurrent_streams
+        config.websocket_max_message_size = websocket_max_message_size
+        config.include_server_header = False
+        config.accesslog = None
+        config.errorlog = logging.getLogger("vk_trio.api.hypercorn")
+        self.config = config
+        self._context = WorkerContext(None)
+        self._state: dict[str, Any] = {}
+
+    async def serve(
+        self,
+        stream: trio.abc.Stream,
+        *,
+        prefix: bytes,
+        alpn_protocol: str,
+        tls: dict[str, Any],
+    ) -> None:
+        """Serve ``stream`` (already TLS, ``prefix`` already read) until hypercorn closes it."""
+        app = self._app
+
+        async def app_with_tls(
+            scope: MutableMapping[str, Any],
+            receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+            send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+        ) -> None:
+            scope.setdefault("extensions", {})["tls"] = tls
+            await app(scope, receive, send)
+
+        # Duck-typed on purpose: hypercorn annotates trio.SSLStream and its own scope types.
+        replay: Any = ReplayStream(stream, prefix, alpn_protocol)
+        asgi: Any = app_with_tls
+        server = TCPServer(ASGIWrapper(asgi), self.config, self._context, self._state, replay)
+        await server.run()
+
+    async def terminate(self) -> None:
+        """Ask every handed-off connection to finish: idle keep-alive connections close now,
+        busy ones after their current response (``Connection: close``)."""
+        await self._context.terminated.set()

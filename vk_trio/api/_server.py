@@ -1,0 +1,151 @@
+"""``KubeletServer``: the kubelet HTTPS API as one component of the process's nursery.
+
+::
+
+    server = KubeletServer(
+        KubeletServerConfig(node_name=..., tls_cert_file=..., tls_key_file=...,
+                            listen_address="", port=10250, client_ca_file=None,
+                            anonymous_auth=False),
+        provider,
+        client=kube_client,                       # TokenReview / SubjectAccessReview (with a CA)
+        pods=lambda: node.lookups.pods.lister().list(),
+    )
+    port = await nursery.start(server.run)        # listening; returns the bound port
+    ...
+    server.stop()                                 # graceful: run() returns
+
+The constructor loads the certificate and key (and the client CA) so a bad file fails at start-up,
+as in Go - there is no plain-HTTP fallback.  ``run`` logs which authentication mode is active.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import final
+
+import attrs
+import trio
+
+from vk_trio.provider import PodLifecycleHandler
+
+from ._app import KubeletApp, PodSource
+from ._auth import KubeletAuth, ReviewClient
+from ._frontdoor import FrontDoor, FrontDoorLimits
+from ._handoff import HypercornHandoff
+from ._tls import server_ssl_context
+
+__all__ = ["KubeletServer", "KubeletServerConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class KubeletServerConfig:
+    """Everything the kubelet API server is configured with.
+
+    ============================  ==========  =================================================
+    field                         default     meaning
+    ============================  ==========  =================================================
+    ``node_name``                 (required)  the ``nodes/<name>`` requests are authorized on
+    ``tls_cert_file``/``key``     (required)  serving certificate and key (PEM)
+    ``listen_address``            ``""``      host to bind; empty: every interface
+    ``port``                      10250       0 picks a free port (tests)
+    ``client_ca_file``            ``None``    verify client certificates; enables webhook auth
+    ``anonymous_auth``            ``False``   let unauthenticated callers in (see ``_auth``)
+    ``stream_idle_timeout``       30 s        close exec/attach/port-forward streams idle this long
+    ``stream_creation_timeout``   30 s        wait this long for a client's SPDY streams
+    ``keep_alive_timeout``        5 s         idle HTTP keep-alive connections are closed after
+    ``shutdown_timeout``          5 s         in-flight requests get this long after ``stop``
+    ``limits``                                TLS handshake / request head bounds
+    ============================  ==========  =================================================
+    """
+
+    node_name: str
+    tls_cert_file: str
+    tls_key_file: str
+    listen_address: str = ""
+    port: int = 10250
+    client_ca_file: str | None = None
+    anonymous_auth: bool = False
+    stream_idle_timeout: float = 30.0
+    stream_creation_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    shutdown_timeout: float = 5.0
+    limits: FrontDoorLimits = attrs.field(factory=FrontDoorLimits)
+
+
+@final
+class KubeletServer:
+    """The kubelet API on one TLS port (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: KubeletServerConfig,
+        provider: PodLifecycleHandler,
+        *,
+        client: ReviewClient | None = None,
+        pods: PodSource | None = None,
+    ) -> None:
+        self.config = config
+        self.ssl_context = server_ssl_context(
+            config.tls_cert_file, config.tls_key_file, config.client_ca_file
+        )
+        self.auth = KubeletAuth(
+            node_name=config.node_name,
+            client_ca=config.client_ca_file is not None,
+            anonymous=config.anonymous_auth,
+            client=client,
+        )
+        self.app = KubeletApp(
+            provider,
+            auth=self.auth,
+            pods=pods,
+            stream_idle_timeout=config.stream_idle_timeout,
+            stream_creation_timeout=config.stream_creation_timeout,
+        )
+        self.handoff = HypercornHandoff(
+            self.app,
+            keep_alive_timeout=config.keep_alive_timeout,
+            max_head_size=config.limits.max_head_size,
+        )
+        self.front_door = FrontDoor(
+            self.app, self.handoff, ssl_context=self.ssl_context, limits=config.limits
+        )
+        self._stop = trio.Event()
+        self.ports: list[int] = []
+
+    def stop(self) -> None:
+        """Stop accepting connections and finish gracefully; :meth:`run` then returns."""
+        self._stop.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen, report the bound port with ``task_status.started(port)``, serve until
+        :meth:`stop` (or cancellation)."""
+        config = self.config
+        listeners = await trio.open_tcp_listeners(config.port, host=config.listen_address or None)
+        self.ports = [listener.socket.getsockname()[1] for listener in listeners]
+        logger.info(
+            "kubelet API listening on %s port %d (TLS)",
+            config.listen_address or "all interfaces",
+            self.ports[0],
+        )
+        logger.info("%s", self.auth.describe())
+        async with trio.open_nursery() as handlers:
+            async with trio.open_nursery() as accepting:
+                accepting.start_soon(
+                    partial(
+                        trio.serve_listeners,
+                        self.front_door.handle,
+                        listeners,
+                        handler_nursery=handlers,
+                    )
+                )
+                task_status.started(self.ports[0])
+                await self._stop.wait()
+                accepting.cancel_scope.cancel()
+            active = self.front_door.statistics().active
+            logger.info("kubelet API stopping: %d connections open", active)
+            await self.handoff.terminate()
+            handlers.cancel_scope.deadline = trio.current_time() + config.shutdown_timeout
