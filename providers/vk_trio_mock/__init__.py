@@ -2,8 +2,9 @@
 
 Pods are held in memory and reported ``Running`` the moment they are created; deleting them
 reports them ``Succeeded``.  Useful for demos, end-to-end tests and benchmarks, for which it has
-optional knobs (per-call latency, failure injection): see :mod:`vk_trio_mock._config` and
-``docs/provider.md``.
+optional knobs (per-call latency, failure injection).  For the kubelet API it has container
+logs, a few built-in exec commands and an echo server behind port-forward.  See
+:mod:`vk_trio_mock._config` and ``docs/provider.md``.
 """
 
 from ._config import DEFAULT_CPU as DEFAULT_CPU
@@ -12,6 +13,7 @@ from ._config import DEFAULT_PODS as DEFAULT_PODS
 from ._config import FailurePlan as FailurePlan
 from ._config import MockConfig as MockConfig
 from ._config import MockKnobs as MockKnobs
+from ._config import MockLogs as MockLogs
 from ._config import load_mock_config as load_mock_config
 from ._config import parse_mock_config as parse_mock_config
 from ._factory import create_provider as create_provider

@@ -18,6 +18,10 @@ vk-trio adds an optional ``knobs`` object to the node's entry, for tests and ben
                    "update": {...}, "delete": {...}}
     }
 
+and an optional ``logs`` object saying what the containers' logs hold (see :class:`MockLogs`)::
+
+    "logs": {"lines": 3, "interval": 1.0, "containers": {"app": ["first line", "second"]}}
+
 ``latency`` is seconds slept (on trio's clock) at the start of each call of that kind (``get``
 covers ``get_pod`` and ``get_pod_status``, ``list`` is ``get_pods``).  ``failures`` makes calls
 raise a plain error (one the controllers retry): the ``nth`` calls of that kind (1-based, counting
@@ -45,6 +49,7 @@ __all__ = [
     "FailurePlan",
     "MockConfig",
     "MockKnobs",
+    "MockLogs",
     "load_mock_config",
     "parse_mock_config",
 ]
@@ -88,6 +93,22 @@ class MockKnobs:
 
 @final
 @attrs.frozen(kw_only=True)
+class MockLogs:
+    """What ``kubectl logs`` shows for the mock's containers.
+
+    Every container has ``lines`` lines of history (``containers`` gives the exact lines for a
+    container name instead), one minute apart, the last one stamped when the pod was created;
+    with ``follow`` a new line is written every ``interval`` seconds (trio's clock) for as long
+    as the client stays.
+    """
+
+    lines: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    interval: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
+    containers: Mapping[str, tuple[str, ...]] = attrs.field(default=_EMPTY, converter=_freeze)
+
+
+@final
+@attrs.frozen(kw_only=True)
 class MockConfig:
     """What the node offers (quantities as text) and the test knobs."""
 
@@ -97,6 +118,7 @@ class MockConfig:
     others: Mapping[str, str] = attrs.field(default=_EMPTY, converter=_freeze)
     provider_id: str | None = None
     knobs: MockKnobs = MockKnobs()
+    logs: MockLogs = MockLogs()
 
     def capacity(self) -> dict[str, str]:
         """``status.capacity`` (and ``allocatable``) of the node."""
@@ -106,7 +128,7 @@ class MockConfig:
 
 
 _FIELDS = {"cpu": "cpu", "memory": "memory", "pods": "pods", "others": "others"}
-_FIELDS |= {"providerid": "providerID", "knobs": "knobs"}
+_FIELDS |= {"providerid": "providerID", "knobs": "knobs", "logs": "logs"}
 
 
 def _fields_of(node: str, entry: object) -> dict[str, Any]:
@@ -133,12 +155,12 @@ def _fields_of(node: str, entry: object) -> dict[str, Any]:
     return found
 
 
-def _number(where: str, value: object, *, integer: bool = False) -> float:
+def _number(where: str, value: object, *, integer: bool = False, section: str = "knobs") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"knobs: {where} must be a number, not {json.dumps(value)}")
+        raise InvalidInputError(f"{section}: {where} must be a number, not {json.dumps(value)}")
     if not math.isfinite(value) or value < 0 or (integer and not isinstance(value, int)):
         kind = "a whole number" if integer else "a number"
-        raise InvalidInputError(f"knobs: {where} must be {kind} >= 0, not {value}")
+        raise InvalidInputError(f"{section}: {where} must be {kind} >= 0, not {value}")
     return float(value)
 
 
@@ -201,6 +223,31 @@ def _parse_knobs(raw: object) -> MockKnobs:
     return MockKnobs(latency=latency, failures=failures)
 
 
+def _parse_logs(raw: object) -> MockLogs:
+    if raw is None:
+        return MockLogs()
+    if not isinstance(raw, dict):
+        raise InvalidInputError("logs must be a JSON object")
+    unknown = set(raw) - {"lines", "interval", "containers"}
+    if unknown:
+        raise InvalidInputError(f"logs has unknown fields {sorted(unknown)}")
+    lines = int(_number("lines", raw.get("lines", 3), integer=True, section="logs"))
+    interval = _number("interval", raw.get("interval", 1.0), section="logs")
+    if interval <= 0:
+        raise InvalidInputError(f"logs: interval must be a number > 0, not {interval}")
+    containers_raw = raw.get("containers", {})
+    if not isinstance(containers_raw, dict):
+        raise InvalidInputError("logs: containers must be an object of container name to lines")
+    containers: dict[str, tuple[str, ...]] = {}
+    for name, entries in containers_raw.items():
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise InvalidInputError(f"logs: containers.{name} must be a list of strings")
+        if any("\n" in e for e in entries):
+            raise InvalidInputError(f"logs: containers.{name} lines must not contain newlines")
+        containers[name] = tuple(entries)
+    return MockLogs(lines=lines, interval=interval, containers=containers)
+
+
 def parse_mock_config(text: str | bytes, node_name: str) -> MockConfig:
     """Read the configuration of ``node_name`` from the file's text.
 
@@ -238,6 +285,7 @@ def parse_mock_config(text: str | bytes, node_name: str) -> MockConfig:
         others=others,
         provider_id=fields.get("providerID") or None,
         knobs=_parse_knobs(fields.get("knobs")),
+        logs=_parse_logs(fields.get("logs")),
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final, final
 
 import attrs
@@ -31,13 +32,17 @@ import trio
 from vk_trio.provider import (
     AttachIO,
     ContainerLogOptions,
+    InvalidInputError,
     MetricFamily,
     MetricSample,
     NotFoundError,
     PodCallback,
 )
 
+from ._commands import MockProcess
 from ._config import FailurePlan, MockConfig
+from ._echo import serve_echo
+from ._logs import MockLogStream, default_line, history_lines
 
 __all__ = ["MockInjectedError", "MockProvider", "MockStatistics"]
 
@@ -72,6 +77,10 @@ class MockStatistics:
 
 def _utc_now_text() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _ignore(_pod: dict[str, Any]) -> None:
@@ -127,18 +136,6 @@ class _Injector:
 
 
 @final
-class _EmptyStream(trio.abc.ReceiveStream):
-    """The mock's container logs: nothing, then end of stream."""
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        await trio.lowlevel.checkpoint()
-        return b""
-
-    async def aclose(self) -> None:
-        await trio.lowlevel.checkpoint()
-
-
-@final
 class MockProvider:
     """Pods in a dict, statuses pushed through the notifier.  See the module docstring."""
 
@@ -151,8 +148,10 @@ class MockProvider:
         internal_ip: str = "",
         daemon_port: int = 10250,
         now: Callable[[], str] = _utc_now_text,
+        wall_clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        """``now`` returns the current time as RFC 3339 text (injectable for tests)."""
+        """``now`` returns the current time as RFC 3339 text and ``wall_clock`` as a datetime
+        (log timestamps); both injectable for tests."""
         self._node_name = node_name
         self._config = config if config is not None else MockConfig()
         self._os = operating_system
@@ -160,7 +159,9 @@ class MockProvider:
         self._daemon_port = daemon_port
         self._now = now
         self._start_time = now()
+        self._wall_clock = wall_clock
         self._pods: dict[tuple[str, str], dict[str, Any]] = {}
+        self._created: dict[tuple[str, str], datetime] = {}
         self._notify: PodCallback = _ignore
         knobs = self._config.knobs
         self._latency = {op: knobs.latency.get(op, 0.0) for op in knobs.latency}
@@ -236,7 +237,10 @@ class MockProvider:
             ],
             "containerStatuses": statuses,
         }
-        self._pods[meta.get("namespace", ""), meta["name"]] = pod
+        key = (meta.get("namespace", ""), meta["name"])
+        self._pods[key] = pod
+        if self._config.logs.lines or self._config.logs.containers:
+            self._created[key] = self._wall_clock()
         self._emit(pod)
 
     async def update_pod(self, pod: dict[str, Any]) -> None:
@@ -260,6 +264,7 @@ class MockProvider:
         meta = pod["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
         known = self._pods.pop(key, None)
+        self._created.pop(key, None)
         if known is None:
             raise NotFoundError("pod not found")
         now = self._now()
@@ -331,12 +336,50 @@ class MockProvider:
 
     # -- kubelet API capabilities -----------------------------------------------------------
 
+    def _container(self, namespace: str, pod_name: str, container_name: str) -> dict[str, Any]:
+        pod = self._pods.get((namespace, pod_name))
+        if pod is None:
+            raise NotFoundError(f'pod "{namespace}/{pod_name}" is not known to the provider')
+        for container in pod.get("spec", {}).get("containers", ()):
+            if container.get("name") == container_name:
+                result: dict[str, Any] = container
+                return result
+        raise NotFoundError(f'container "{container_name}" is not in pod "{namespace}/{pod_name}"')
+
     async def get_container_logs(
         self, namespace: str, pod_name: str, container_name: str, options: ContainerLogOptions
     ) -> trio.abc.ReceiveStream:
-        """Always an empty log."""
+        """The container's log lines (see :mod:`vk_trio_mock._logs`)."""
         await trio.lowlevel.checkpoint()
-        return _EmptyStream()
+        self._container(namespace, pod_name, container_name)
+        if options.previous:
+            raise InvalidInputError(
+                f'previous terminated container "{container_name}" in pod "{pod_name}" not found'
+            )
+        logs = self._config.logs
+        created = self._created.get((namespace, pod_name)) or self._wall_clock()
+        history = history_lines(
+            namespace,
+            pod_name,
+            container_name,
+            created,
+            count=logs.lines,
+            texts=logs.containers.get(container_name),
+        )
+        return MockLogStream(
+            history,
+            options,
+            wall_clock=self._wall_clock,
+            interval=logs.interval,
+            next_line=lambda n: default_line(namespace, pod_name, container_name, n),
+        )
+
+    def _env(self, pod_name: str, container: Mapping[str, Any]) -> dict[str, str]:
+        env = {"HOSTNAME": pod_name}
+        for entry in container.get("env") or ():
+            if isinstance(entry, dict) and "name" in entry and "valueFrom" not in entry:
+                env[str(entry["name"])] = str(entry.get("value", ""))
+        return env
 
     async def run_in_container(
         self,
@@ -346,20 +389,27 @@ class MockProvider:
         command: Sequence[str],
         io: AttachIO,
     ) -> None:
-        """Every command "succeeds" at once with no output."""
+        """Run one of the built-in commands (see :mod:`vk_trio_mock._commands`)."""
         await trio.lowlevel.checkpoint()
+        container = self._container(namespace, pod_name, container_name)
+        await MockProcess(io, self._env(pod_name, container)).run(command)
 
     async def attach_to_container(
         self, namespace: str, pod_name: str, container_name: str, io: AttachIO
     ) -> None:
-        """Attaching ends at once."""
+        """The container's "main process": an interactive line-echo shell on stdin."""
         await trio.lowlevel.checkpoint()
+        container = self._container(namespace, pod_name, container_name)
+        await MockProcess(io, self._env(pod_name, container)).attach()
 
     async def port_forward(
         self, namespace: str, pod_name: str, port: int, stream: trio.abc.Stream
     ) -> None:
-        """Forwarding ends at once."""
+        """An in-process echo server (HTTP-aware) on any port of a known pod."""
         await trio.lowlevel.checkpoint()
+        if (namespace, pod_name) not in self._pods:
+            raise NotFoundError(f'pod "{namespace}/{pod_name}" is not known to the provider')
+        await serve_echo(stream, port=port, pod=f"{namespace}/{pod_name}")
 
     async def get_stats_summary(self) -> dict[str, Any]:
         """Random usage per container (as the Go mock), pod values the sums."""

@@ -157,3 +157,30 @@ def test_config_values_are_read_only() -> None:
     config = MockConfig(others={"a": "1"})
     with pytest.raises(TypeError):
         config.others["b"] = "2"  # type: ignore[index]
+
+
+def test_logs_section() -> None:
+    config = parse({"vk": {"logs": {"lines": 5, "interval": 0.5, "containers": {"a": ["x"]}}}})
+    assert (config.logs.lines, config.logs.interval) == (5, 0.5)
+    assert dict(config.logs.containers) == {"a": ("x",)}
+    default = parse({"vk": {}}).logs
+    assert (default.lines, default.interval, dict(default.containers)) == (3, 1.0, {})
+
+
+@pytest.mark.parametrize(
+    ("logs", "message"),
+    [
+        ([], "logs must be a JSON object"),
+        ({"color": 1}, "logs has unknown fields ['color']"),
+        ({"lines": -1}, "logs: lines must be a whole number >= 0, not -1"),
+        ({"lines": 1.5}, "logs: lines must be a whole number >= 0, not 1.5"),
+        ({"interval": 0}, "logs: interval must be a number > 0, not 0.0"),
+        ({"containers": []}, "logs: containers must be an object of container name to lines"),
+        ({"containers": {"a": [1]}}, "logs: containers.a must be a list of strings"),
+        ({"containers": {"a": ["x\ny"]}}, "logs: containers.a lines must not contain newlines"),
+    ],
+)
+def test_invalid_logs_sections(logs: Any, message: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse({"vk": {"logs": logs}})
+    assert str(info.value) == message

@@ -12,6 +12,7 @@ def test_public_names() -> None:
         "FailurePlan",
         "MockConfig",
         "MockKnobs",
+        "MockLogs",
         "MockInjectedError",
         "MockProvider",
         "MockStatistics",

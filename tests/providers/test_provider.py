@@ -365,15 +365,19 @@ def test_configure_node_without_provider_id_leaves_spec_alone() -> None:
     assert node["status"]["addresses"] == [{"type": "InternalIP", "address": ""}]
 
 
-async def test_logs_are_empty_and_streaming_calls_return_at_once() -> None:
+async def test_streaming_calls_need_a_known_pod_and_container() -> None:
+    # The behaviour of each capability is tested in test_logs/test_commands/test_echo.
     mock, _ = make_mock()
-    stream = await mock.get_container_logs("ns", "p", "c", ContainerLogOptions(follow=True))
-    assert await stream.receive_some() == b""
-    await stream.aclose()
-    await mock.run_in_container("ns", "p", "c", ["ls"], AttachIO())
-    await mock.attach_to_container("ns", "p", "c", AttachIO())
+    with pytest.raises(NotFoundError, match='pod "ns/p" is not known'):
+        await mock.get_container_logs("ns", "p", "c0", ContainerLogOptions())
+    await mock.create_pod(make_pod())
+    with pytest.raises(NotFoundError, match='container "zz" is not in pod "ns/p"'):
+        await mock.run_in_container("ns", "p", "zz", ["ls"], AttachIO())
+    with pytest.raises(NotFoundError, match='container "zz"'):
+        await mock.attach_to_container("ns", "p", "zz", AttachIO())
     left, _right = trio.testing.memory_stream_pair()
-    await mock.port_forward("ns", "p", 80, left)
+    with pytest.raises(NotFoundError):
+        await mock.port_forward("ns", "other", 80, left)
 
 
 async def test_stats_summary_sums_container_usage() -> None:
