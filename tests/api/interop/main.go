@@ -2,6 +2,9 @@
 //
 //	interop exec URL PROTOCOL TTY      stdin from our stdin; prints a JSON result
 //	interop portforward URL PORT DATA  forwards PORT, sends DATA through it, prints the reply
+//	interop throughput URL MEGABYTES _  port-forward throughput: uploads MEGABYTES to port 1001
+//	                                    (a sink that answers with the byte count) and downloads
+//	                                    as much from port 1002 (a source); prints MB/s
 //
 // PROTOCOL is "spdy" (client-go's default list), "websocket" (v5 WebSockets) or one
 // SPDY subprotocol to offer alone (e.g. "v2.channel.k8s.io").
@@ -99,7 +102,8 @@ func (s *sizes) Next() *remotecommand.TerminalSize {
 	return &next
 }
 
-func runPortForward(rawURL, port, data string) {
+// forward starts client-go's port forwarder for remote ports and returns the local ports.
+func forward(rawURL string, remote ...string) ([]portforward.ForwardedPort, chan struct{}, chan error) {
 	target, err := url.Parse(rawURL)
 	if err != nil {
 		fail(err)
@@ -111,7 +115,11 @@ func runPortForward(rawURL, port, data string) {
 	}
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, "POST", target)
 	stop, ready := make(chan struct{}), make(chan struct{})
-	forwarder, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:" + port}, stop, ready, io.Discard, os.Stderr)
+	specs := make([]string, len(remote))
+	for i, port := range remote {
+		specs[i] = "0:" + port
+	}
+	forwarder, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, specs, stop, ready, io.Discard, os.Stderr)
 	if err != nil {
 		fail(err)
 	}
@@ -126,6 +134,60 @@ func runPortForward(rawURL, port, data string) {
 	if err != nil {
 		fail(err)
 	}
+	return ports, stop, done
+}
+
+func runThroughput(rawURL, megabytes string) {
+	var size int
+	if _, err := fmt.Sscan(megabytes, &size); err != nil {
+		fail(err)
+	}
+	total := size << 20
+	ports, stop, done := forward(rawURL, "1001", "1002")
+	chunk := make([]byte, 256<<10)
+
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0].Local))
+	if err != nil {
+		fail(err)
+	}
+	start := time.Now()
+	for sent := 0; sent < total; sent += len(chunk) {
+		if _, err := conn.Write(chunk); err != nil {
+			fail(err)
+		}
+	}
+	_ = conn.(*net.TCPConn).CloseWrite()
+	reply, err := io.ReadAll(conn)
+	if err != nil {
+		fail(err)
+	}
+	upload := time.Since(start)
+	conn.Close()
+	if string(reply) != fmt.Sprint(total) {
+		fail(fmt.Errorf("sink received %q bytes, sent %d", reply, total))
+	}
+
+	conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[1].Local))
+	if err != nil {
+		fail(err)
+	}
+	start = time.Now()
+	if _, err := io.CopyN(io.Discard, conn, int64(total)); err != nil {
+		fail(err)
+	}
+	download := time.Since(start)
+	conn.Close()
+	close(stop)
+	<-done
+	mb := float64(total) / 1e6
+	out := map[string]float64{"upload_mb_s": mb / upload.Seconds(), "download_mb_s": mb / download.Seconds()}
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		fail(err)
+	}
+}
+
+func runPortForward(rawURL, port, data string) {
+	ports, stop, done := forward(rawURL, port)
 	var replies []string
 	for i := 0; i < 2; i++ { // two connections through the same SPDY session
 		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0].Local))
@@ -151,14 +213,19 @@ func runPortForward(rawURL, port, data string) {
 }
 
 func main() {
-	if len(os.Args) != 5 {
-		fail(errors.New("usage: interop exec URL PROTOCOL TTY | portforward URL PORT DATA"))
+	if len(os.Args) < 4 {
+		fail(errors.New("usage: interop exec URL PROTOCOL TTY | portforward URL PORT DATA | throughput URL MEGABYTES"))
 	}
 	switch os.Args[1] {
 	case "exec":
-		runExec(os.Args[2], os.Args[3], os.Args[4] == "true")
+		runExec(os.Args[2], os.Args[3], len(os.Args) > 4 && os.Args[4] == "true")
 	case "portforward":
+		if len(os.Args) != 5 {
+			fail(errors.New("usage: interop portforward URL PORT DATA"))
+		}
 		runPortForward(os.Args[2], os.Args[3], os.Args[4])
+	case "throughput":
+		runThroughput(os.Args[2], os.Args[3])
 	default:
 		fail(fmt.Errorf("unknown mode %q", os.Args[1]))
 	}
