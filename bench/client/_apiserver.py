@@ -79,7 +79,7 @@ async def _python_round(
     counter = 0
     measuring = False
     first_error = ""
-    async with KubeClient(config, qps=None, max_connections=concurrency) as client:
+    async with KubeClient(config, qps=None) as client:  # default pool bound
 
         async def worker() -> None:
             nonlocal done, errors, counter, first_error

@@ -72,7 +72,7 @@ class PoolLimits:
     ``keepalive_expiry`` how long an idle connection may be reused, in seconds.
     """
 
-    max_connections: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    max_connections: int = attrs.field(default=32, validator=attrs.validators.ge(1))
     max_idle_connections: int | None = None
     keepalive_expiry: float = 30.0
 
