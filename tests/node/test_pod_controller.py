@@ -397,6 +397,7 @@ async def test_metrics_are_exported(autojump_clock: trio.testing.MockClock) -> N
         assert get("vk_pod_sync_duration_seconds_count", {"result": "ok"}) == 1
         assert get("vk_pod_status_update_duration_seconds_count", {"result": "ok"}) == 1
         assert get("workqueue_adds_total", {"name": "pod_sync"}) == 1
+        assert get("vk_pod_status_writes_total", {"outcome": "written"}) == 1
         assert get("workqueue_depth", {"name": "pod_status"}) == 0
 
 

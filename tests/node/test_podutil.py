@@ -43,7 +43,7 @@ def test_normalized_drops_empties_recursively() -> None:
         "g": 0,
         "h": False,
     }
-    assert normalized([{}, {"a": ""}]) == [{}, {}]  # lists keep their length
+    assert normalized([{}, {"a": ""}, 1]) == [None, None, 1]  # lists keep their length
     assert semantically_equal({"x": {}}, {})
     assert not semantically_equal({"x": 0}, {})
 

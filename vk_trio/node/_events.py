@@ -77,7 +77,7 @@ class EventRecorder:
         component: str,
         host: str | None = None,
         buffer: int = 4096,
-        writers: int = 2,
+        writers: int = 4,
         aggregation_window: float = 600.0,
         cache_size: int = 4096,
         max_attempts: int = 4,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import final
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
@@ -48,6 +48,8 @@ class PodControllerMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
+        self._children: dict[tuple[int, tuple[str, ...]], Histogram] = {}
+        self._counters: dict[str, Counter] = {}
         self.status_writes = Counter(
             "vk_pod_status_writes",
             "Pod status patches sent, and status notifications that needed none.",
@@ -55,35 +57,36 @@ class PodControllerMetrics:
             registry=registry,
         )
 
+    def _child(self, family: Histogram, *labels: str) -> Histogram:
+        # ``labels()`` costs a lock and a dict build per call: cache the children
+        child = self._children.get((id(family), labels))
+        if child is None:
+            child = self._children[id(family), labels] = family.labels(*labels)
+        return child
+
     @contextmanager
-    def time_provider(self, method: str) -> Iterator[None]:
+    def _timed(self, family: Histogram, *labels: str) -> Iterator[None]:
+        start = time.perf_counter()
+        result = "error"
+        try:
+            yield
+            result = "ok"
+        finally:
+            self._child(family, *labels, result).observe(time.perf_counter() - start)
+
+    def count_status(self, outcome: str) -> None:
+        """A status notification that was ``written`` or ``skipped`` (no difference)."""
+        child = self._counters.get(outcome)
+        if child is None:
+            child = self._counters[outcome] = self.status_writes.labels(outcome)
+        child.inc()
+
+    def time_provider(self, method: str) -> AbstractContextManager[None]:
         """Time a provider call; the ``result`` label is ``ok`` or ``error``."""
-        start = time.perf_counter()
-        result = "error"
-        try:
-            yield
-            result = "ok"
-        finally:
-            self.provider_duration.labels(method=method, result=result).observe(
-                time.perf_counter() - start
-            )
+        return self._timed(self.provider_duration, method)
 
-    @contextmanager
-    def time_sync(self) -> Iterator[None]:
-        start = time.perf_counter()
-        result = "error"
-        try:
-            yield
-            result = "ok"
-        finally:
-            self.sync_duration.labels(result=result).observe(time.perf_counter() - start)
+    def time_sync(self) -> AbstractContextManager[None]:
+        return self._timed(self.sync_duration)
 
-    @contextmanager
-    def time_status(self) -> Iterator[None]:
-        start = time.perf_counter()
-        result = "error"
-        try:
-            yield
-            result = "ok"
-        finally:
-            self.status_duration.labels(result=result).observe(time.perf_counter() - start)
+    def time_status(self) -> AbstractContextManager[None]:
+        return self._timed(self.status_duration)

@@ -549,11 +549,15 @@ class PodController:
             patch = status_patch(current, provider_status)
         if patch is None:
             self._status_skipped += 1
+            if self._metrics:
+                self._metrics.count_status("skipped")
         else:
             result = await self._patch_status(pod, patch["status"])
             if result is None:
                 return
             self._status_writes += 1
+            if self._metrics:
+                self._metrics.count_status("written")
             state.last_write = StatusWrite(uid, provider_status, result.get("status") or {}, rv)
         await self._after_status(key, pod, provider_pod, provider_status)
 

@@ -27,7 +27,10 @@ _COMPARED_SPEC_SCALARS = ("activeDeadlineSeconds", "tolerations")
 
 
 def normalized(value: Any) -> Any:
-    """``value`` with every empty field removed, recursively (lists keep their length)."""
+    """``value`` with every empty field removed, recursively.
+
+    Lists keep their length; an empty item of a list becomes ``None``.
+    """
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
@@ -37,7 +40,8 @@ def normalized(value: Any) -> Any:
             out[key] = clean
         return out
     if isinstance(value, list | tuple):
-        return [normalized(item) for item in value]
+        items = [normalized(item) for item in value]
+        return [None if item in ("", {}, []) else item for item in items]
     return value
 
 
