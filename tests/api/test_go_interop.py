@@ -27,10 +27,12 @@ import trio_websocket
 from vk_trio.api.spdy import open_spdy_connection
 from vk_trio.api.streams import (
     PORT_FORWARD_SPDY_PROTOCOLS,
+    PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL,
     REMOTE_COMMAND_WEBSOCKET_PROTOCOLS,
     PortForwardStream,
     RemoteCommandStreams,
     TrioWebSocket,
+    WebSocketByteStream,
     accept_spdy_remote_command,
     negotiate_spdy_protocol,
     negotiate_websocket_subprotocol,
@@ -121,6 +123,14 @@ async def front_door(nursery: trio.Nursery, stream: trio.SocketStream) -> None:
     query = parse_qs(target.query)
     headers = [(k.decode().lower(), v.decode()) for k, v in event.headers]
     upgrade = next((v for k, v in headers if k == "upgrade"), "").lower()
+    if upgrade == "websocket" and target.path.startswith("/portForward"):
+        request = await trio_websocket.wrap_server_stream(nursery, _Replayed(head, stream))
+        assert PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL in request.proposed_subprotocols
+        ws = await request.accept(subprotocol=PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL)
+        tunnel = WebSocketByteStream(TrioWebSocket(ws))
+        async with open_spdy_connection(tunnel) as spdy:
+            await serve_spdy_port_forward(spdy, echo_port)
+        return
     if upgrade == "websocket":
         request = await trio_websocket.wrap_server_stream(nursery, _Replayed(head, stream))
         subprotocol = negotiate_websocket_subprotocol(
@@ -237,8 +247,11 @@ async def test_exec_with_a_tty_and_resizes(interop_binary: pathlib.Path) -> None
     assert "typed" in result["stdout"]
 
 
-async def test_port_forward_with_client_go(interop_binary: pathlib.Path) -> None:
+@pytest.mark.parametrize("mode", ["portforward", "portforward-ws"])
+async def test_port_forward_with_client_go(interop_binary: pathlib.Path, mode: str) -> None:
+    # "portforward-ws" tunnels the SPDY session in a WebSocket, as kubectl does by default
+    # since Kubernetes 1.31 (and API servers pass on to kubelets with ExtendWebSocketsToKubelet).
     async with running_server() as base:
         url = f"{base}/portForward/ns/pod"
-        replies = await run_interop(interop_binary, "portforward", url, "8080", "ping")
+        replies = await run_interop(interop_binary, mode, url, "8080", "ping")
     assert replies == ["port 8080 says: ping", "port 8080 says: ping"]

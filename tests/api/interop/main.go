@@ -2,6 +2,7 @@
 //
 //	interop exec URL PROTOCOL TTY      stdin from our stdin; prints a JSON result
 //	interop portforward URL PORT DATA  forwards PORT, sends DATA through it, prints the reply
+//	interop portforward-ws URL PORT DATA  the same with SPDY tunnelled in a WebSocket (KEP-4006)
 //	interop throughput URL MEGABYTES _  port-forward throughput: uploads MEGABYTES to port 1001
 //	                                    (a sink that answers with the byte count) and downloads
 //	                                    as much from port 1002 (a source); prints MB/s
@@ -23,6 +24,7 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
@@ -103,17 +105,25 @@ func (s *sizes) Next() *remotecommand.TerminalSize {
 }
 
 // forward starts client-go's port forwarder for remote ports and returns the local ports.
-func forward(rawURL string, remote ...string) ([]portforward.ForwardedPort, chan struct{}, chan error) {
+func forward(rawURL string, tunnel bool, remote ...string) ([]portforward.ForwardedPort, chan struct{}, chan error) {
 	target, err := url.Parse(rawURL)
 	if err != nil {
 		fail(err)
 	}
 	config := &rest.Config{Host: target.Scheme + "://" + target.Host}
-	transport, upgrader, err := spdy.RoundTripperFor(config)
-	if err != nil {
-		fail(err)
+	var dialer httpstream.Dialer
+	if tunnel {
+		dialer, err = portforward.NewSPDYOverWebsocketDialer(target, config)
+		if err != nil {
+			fail(err)
+		}
+	} else {
+		transport, upgrader, err := spdy.RoundTripperFor(config)
+		if err != nil {
+			fail(err)
+		}
+		dialer = spdy.NewDialer(upgrader, &http.Client{Transport: transport}, "POST", target)
 	}
-	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, "POST", target)
 	stop, ready := make(chan struct{}), make(chan struct{})
 	specs := make([]string, len(remote))
 	for i, port := range remote {
@@ -143,7 +153,7 @@ func runThroughput(rawURL, megabytes string) {
 		fail(err)
 	}
 	total := size << 20
-	ports, stop, done := forward(rawURL, "1001", "1002")
+	ports, stop, done := forward(rawURL, false, "1001", "1002")
 	chunk := make([]byte, 256<<10)
 
 	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0].Local))
@@ -186,8 +196,8 @@ func runThroughput(rawURL, megabytes string) {
 	}
 }
 
-func runPortForward(rawURL, port, data string) {
-	ports, stop, done := forward(rawURL, port)
+func runPortForward(rawURL, port, data string, tunnel bool) {
+	ports, stop, done := forward(rawURL, tunnel, port)
 	var replies []string
 	for i := 0; i < 2; i++ { // two connections through the same SPDY session
 		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0].Local))
@@ -219,11 +229,11 @@ func main() {
 	switch os.Args[1] {
 	case "exec":
 		runExec(os.Args[2], os.Args[3], len(os.Args) > 4 && os.Args[4] == "true")
-	case "portforward":
+	case "portforward", "portforward-ws":
 		if len(os.Args) != 5 {
-			fail(errors.New("usage: interop portforward URL PORT DATA"))
+			fail(errors.New("usage: interop portforward[-ws] URL PORT DATA"))
 		}
-		runPortForward(os.Args[2], os.Args[3], os.Args[4])
+		runPortForward(os.Args[2], os.Args[3], os.Args[4], os.Args[1] == "portforward-ws")
 	case "throughput":
 		runThroughput(os.Args[2], os.Args[3])
 	default:

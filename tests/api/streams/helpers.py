@@ -38,7 +38,7 @@ class MemoryWebSocket:
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise WebSocketClosed(1000) from None
 
-    async def aclose(self) -> None:
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
         await self._send.aclose()
         await self._receive.aclose()
 

@@ -7,7 +7,9 @@ and :class:`PortForwardStream` for port-forward, produced by
   :class:`~vk_trio.api.spdy.SpdyConnection` (after :func:`negotiate_spdy_protocol`), and
 * :func:`open_websocket_remote_command` / :func:`serve_websocket_port_forward` on an accepted
   WebSocket (:class:`AsgiWebSocket`, :class:`TrioWebSocket`, after
-  :func:`negotiate_websocket_subprotocol`).
+  :func:`negotiate_websocket_subprotocol`), and
+* for port-forward WebSockets that tunnel SPDY (:data:`PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL`),
+  the SPDY functions over a :class:`WebSocketByteStream`.
 
 The results are reported with the ``metav1.Status`` builders (:func:`status_for_error` and
 friends).  The channel framing itself is available sans-IO (:func:`encode_channel_message`,
@@ -39,6 +41,9 @@ from ._protocols import ACCEPTED_PROTOCOLS_HEADER as ACCEPTED_PROTOCOLS_HEADER
 from ._protocols import PORT_FORWARD_PROTOCOL_V1 as PORT_FORWARD_PROTOCOL_V1
 from ._protocols import PORT_FORWARD_SPDY_PROTOCOLS as PORT_FORWARD_SPDY_PROTOCOLS
 from ._protocols import PORT_FORWARD_WEBSOCKET_PROTOCOLS as PORT_FORWARD_WEBSOCKET_PROTOCOLS
+from ._protocols import (
+    PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL as PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL,
+)
 from ._protocols import REMOTE_COMMAND_SPDY_PROTOCOLS as REMOTE_COMMAND_SPDY_PROTOCOLS
 from ._protocols import REMOTE_COMMAND_WEBSOCKET_PROTOCOLS as REMOTE_COMMAND_WEBSOCKET_PROTOCOLS
 from ._protocols import STREAM_PROTOCOL_HEADER as STREAM_PROTOCOL_HEADER
@@ -66,9 +71,11 @@ from ._status import status_internal_error as status_internal_error
 from ._status import status_non_zero_exit as status_non_zero_exit
 from ._status import status_success as status_success
 from ._transport import AsgiWebSocket as AsgiWebSocket
+from ._transport import ClosableWebSocketTransport as ClosableWebSocketTransport
 from ._transport import TrioWebSocket as TrioWebSocket
 from ._transport import WebSocketClosed as WebSocketClosed
 from ._transport import WebSocketTransport as WebSocketTransport
+from ._tunnel import WebSocketByteStream as WebSocketByteStream
 from ._ws_exec import open_websocket_remote_command as open_websocket_remote_command
 from ._ws_portforward import parse_port_forward_ports as parse_port_forward_ports
 from ._ws_portforward import serve_websocket_port_forward as serve_websocket_port_forward

@@ -22,6 +22,7 @@ __all__ = [
     "PORT_FORWARD_PROTOCOL_V1",
     "PORT_FORWARD_SPDY_PROTOCOLS",
     "PORT_FORWARD_WEBSOCKET_PROTOCOLS",
+    "PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL",
     "REMOTE_COMMAND_SPDY_PROTOCOLS",
     "REMOTE_COMMAND_WEBSOCKET_PROTOCOLS",
     "STREAM_PROTOCOL_HEADER",
@@ -68,8 +69,12 @@ REMOTE_COMMAND_WEBSOCKET_PROTOCOLS = (
     WEBSOCKET_BASE64_V1,
     "",
 )
-#: What port-forward accepts over WebSocket.
+#: What port-forward accepts over WebSocket with channel framing.
 PORT_FORWARD_WEBSOCKET_PROTOCOLS = (STREAM_PROTOCOL_V4, WEBSOCKET_BASE64_V4, "")
+#: SPDY tunnelled in a WebSocket (kubectl port-forward through new API servers, KEP-4006): the
+#: connection carries a SPDY session (``WebSocketByteStream``), not channels, and no ``port``
+#: query parameters - so it is offered separately from the channel protocols above.
+PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL = "SPDY/3.1+" + PORT_FORWARD_PROTOCOL_V1
 
 
 @final

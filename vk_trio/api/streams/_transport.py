@@ -3,7 +3,8 @@
 The kubelet API serves WebSockets through hypercorn's ASGI interface (:class:`AsgiWebSocket`)
 and may also drive trio-websocket directly (:class:`TrioWebSocket`); tests use an in-memory
 pair.  Each adapter is used *after* the handshake: accepting with the negotiated subprotocol is
-the route's job.  Closing is the route's job too: the channel layer never closes the WebSocket.
+the route's job.  Closing is the route's job too: the channel layer never closes the WebSocket
+(only :class:`~._tunnel.WebSocketByteStream`, which *is* the connection, does).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from typing import Any, Protocol, final
 import trio
 import trio_websocket
 
-__all__ = ["AsgiWebSocket", "TrioWebSocket", "WebSocketClosed", "WebSocketTransport"]
+__all__ = [
+    "AsgiWebSocket",
+    "ClosableWebSocketTransport",
+    "TrioWebSocket",
+    "WebSocketClosed",
+    "WebSocketTransport",
+]
 
 
 class WebSocketClosed(Exception):
@@ -35,6 +42,14 @@ class WebSocketTransport(Protocol):
 
     async def receive_message(self) -> bytes | str:
         """The next message; raise :class:`WebSocketClosed` once the peer closed."""
+        ...
+
+
+class ClosableWebSocketTransport(WebSocketTransport, Protocol):
+    """A :class:`WebSocketTransport` that can also be closed (both adapters below can)."""
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Close the WebSocket (idempotent)."""
         ...
 
 
