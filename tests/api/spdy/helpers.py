@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from hypothesis import strategies as st
+
 from vk_trio.api.spdy import (
+    MAX_STREAM_ID,
     DataFrame,
     Frame,
     FrameDecoder,
     FrameEncoder,
+    GoAwayFrame,
+    HeadersFrame,
+    PingFrame,
+    RstStreamFrame,
     SessionConfig,
     Setting,
     SettingsFrame,
     SettingsId,
     SpdySession,
+    SynReplyFrame,
+    SynStreamFrame,
     WindowUpdateFrame,
 )
 
@@ -75,3 +84,51 @@ def coalesce(frames: list[Frame]) -> list[Frame]:
         else:
             out.append(frame)
     return out
+
+
+@st.composite
+def frames(draw: st.DrawFn, stream_ids: st.SearchStrategy[int] | None = None) -> Frame:
+    """Any valid frame (``stream_ids`` narrows the ids of stream frames)."""
+    stream_ids = stream_ids if stream_ids is not None else st.integers(1, MAX_STREAM_ID)
+    names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12)
+    values = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=255), max_size=30)
+    headers = st.lists(st.tuples(names, values), max_size=5).map(
+        lambda pairs: tuple(dict(pairs).items())
+    )
+    kind = draw(st.integers(0, 8))
+    if kind == 0:
+        return DataFrame(draw(stream_ids), draw(st.binary(max_size=300)), draw(st.booleans()))
+    if kind == 1:
+        return SynStreamFrame(
+            stream_id=draw(stream_ids),
+            associated_stream_id=draw(st.integers(0, MAX_STREAM_ID)),
+            priority=draw(st.integers(0, 7)),
+            slot=draw(st.integers(0, 255)),
+            headers=draw(headers),
+            fin=draw(st.booleans()),
+            unidirectional=draw(st.booleans()),
+        )
+    if kind == 2:
+        return SynReplyFrame(
+            stream_id=draw(stream_ids), headers=draw(headers), fin=draw(st.booleans())
+        )
+    if kind == 3:
+        return HeadersFrame(
+            stream_id=draw(stream_ids), headers=draw(headers), fin=draw(st.booleans())
+        )
+    if kind == 4:
+        return RstStreamFrame(draw(stream_ids), draw(st.integers(0, 0xFFFFFFFF)))
+    if kind == 5:
+        entries = st.builds(
+            Setting, st.integers(0, 0xFFFFFF), st.integers(0, 0xFFFFFFFF), st.integers(0, 255)
+        )
+        return SettingsFrame(
+            settings=tuple(draw(st.lists(entries, max_size=4))), clear=draw(st.booleans())
+        )
+    if kind == 6:
+        return PingFrame(draw(st.integers(0, 0xFFFFFFFF)))
+    if kind == 7:
+        return GoAwayFrame(draw(st.integers(0, MAX_STREAM_ID)), draw(st.integers(0, 0xFFFFFFFF)))
+    return WindowUpdateFrame(
+        draw(st.integers(0, MAX_STREAM_ID)), draw(st.integers(1, MAX_STREAM_ID))
+    )

@@ -34,7 +34,7 @@ from vk_trio.api.spdy import (
     WindowUpdateFrame,
 )
 
-from .helpers import coalesce
+from .helpers import coalesce, frames
 
 EVERY_FRAME_TYPE: list[Frame] = [
     SynStreamFrame(
@@ -341,53 +341,6 @@ def test_random_bytes_never_raise_anything_but_protocol_error(data: bytes, cuts:
             decoder.receive_data(chunk)
     except ProtocolError:
         pass
-
-
-@st.composite
-def frames(draw: st.DrawFn) -> Frame:
-    stream_ids = st.integers(1, MAX_STREAM_ID)
-    names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12)
-    values = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=255), max_size=30)
-    headers = st.lists(st.tuples(names, values), max_size=5).map(
-        lambda pairs: tuple(dict(pairs).items())
-    )
-    kind = draw(st.integers(0, 8))
-    if kind == 0:
-        return DataFrame(draw(stream_ids), draw(st.binary(max_size=300)), draw(st.booleans()))
-    if kind == 1:
-        return SynStreamFrame(
-            stream_id=draw(stream_ids),
-            associated_stream_id=draw(st.integers(0, MAX_STREAM_ID)),
-            priority=draw(st.integers(0, 7)),
-            slot=draw(st.integers(0, 255)),
-            headers=draw(headers),
-            fin=draw(st.booleans()),
-            unidirectional=draw(st.booleans()),
-        )
-    if kind == 2:
-        return SynReplyFrame(
-            stream_id=draw(stream_ids), headers=draw(headers), fin=draw(st.booleans())
-        )
-    if kind == 3:
-        return HeadersFrame(
-            stream_id=draw(stream_ids), headers=draw(headers), fin=draw(st.booleans())
-        )
-    if kind == 4:
-        return RstStreamFrame(draw(stream_ids), draw(st.integers(0, 0xFFFFFFFF)))
-    if kind == 5:
-        entries = st.builds(
-            Setting, st.integers(0, 0xFFFFFF), st.integers(0, 0xFFFFFFFF), st.integers(0, 255)
-        )
-        return SettingsFrame(
-            settings=tuple(draw(st.lists(entries, max_size=4))), clear=draw(st.booleans())
-        )
-    if kind == 6:
-        return PingFrame(draw(st.integers(0, 0xFFFFFFFF)))
-    if kind == 7:
-        return GoAwayFrame(draw(st.integers(0, MAX_STREAM_ID)), draw(st.integers(0, 0xFFFFFFFF)))
-    return WindowUpdateFrame(
-        draw(st.integers(0, MAX_STREAM_ID)), draw(st.integers(1, MAX_STREAM_ID))
-    )
 
 
 @settings(max_examples=300, deadline=None)

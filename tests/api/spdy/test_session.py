@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 
@@ -14,6 +15,7 @@ from vk_trio.api.spdy import (
     DataFrame,
     DataReceived,
     Event,
+    Frame,
     GoAwayFrame,
     GoAwayReceived,
     GoAwayStatus,
@@ -43,7 +45,7 @@ from vk_trio.api.spdy import (
     WindowUpdateFrame,
 )
 
-from .helpers import PREFACE, RawPeer, new_session
+from .helpers import PREFACE, RawPeer, frames, new_session
 
 
 def _pump(src: SpdySession, dst: SpdySession) -> list[Event]:
@@ -442,3 +444,28 @@ def test_sessions_announce_a_large_receive_window_once() -> None:
         ),
         WindowUpdated(0, (16 << 20) - 65536),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(frames(stream_ids=st.integers(1, 12)), max_size=25), st.booleans())
+def test_any_frame_sequence_leaves_a_consistent_session(
+    sequence: list[Frame], client_side: bool
+) -> None:
+    """Peers that send valid frames in any order: the session raises nothing but ProtocolError,
+    everything it answers decodes, and it never answers a RST_STREAM with a RST_STREAM."""
+    session = SpdySession(client_side=client_side)
+    peer = RawPeer()
+    try:
+        for frame in sequence:
+            session.receive_data(peer.encode(frame))
+            answers = peer.read(session)
+            if isinstance(frame, RstStreamFrame):
+                assert not any(isinstance(a, RstStreamFrame) for a in answers)
+            # The application may always poke any stream; misuse is a StreamClosedError.
+            for stream_id in (1, 2, 3):
+                with contextlib.suppress(StreamClosedError):
+                    session.send_data(stream_id, b"x")
+            peer.read(session)
+    except ProtocolError:
+        assert session.failed is not None
+        assert any(isinstance(f, GoAwayFrame) for f in peer.read(session))
