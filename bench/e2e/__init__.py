@@ -27,6 +27,7 @@ from ._run import FULL_CONTENDERS as FULL_CONTENDERS
 from ._run import RESULTS_DIR as RESULTS_DIR
 from ._run import Step as Step
 from ._run import full_plan as full_plan
+from ._run import merge_results as merge_results
 from ._run import quick_plan as quick_plan
 from ._run import run_suite as run_suite
 from ._trial import Scenario as Scenario
@@ -37,7 +38,13 @@ def run(quick: bool) -> None:
     steps = quick_plan() if quick else full_plan()
     results_path = RESULTS_DIR / ("e2e-quick.json" if quick else "e2e.json")
     command = "make bench-quick" if quick else "make bench"
-    results = run_suite(steps, quick=quick, results_path=results_path, command=command)
+    results = run_suite(
+        steps,
+        quick=quick,
+        results_path=results_path,
+        command=command,
+        background_s=5.0 if quick else 15.0,
+    )
     report(results, docs=not quick)
     print(f"e2e: wrote {results_path}", flush=True)
 

@@ -10,6 +10,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -44,7 +45,16 @@ def main(argv: list[str]) -> int:
         default=None,
         help="use this running control plane DIR instead of starting one",
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only regenerate the tables, plots and docs section from the results file",
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        path = args.results or RESULTS_DIR / "e2e.json"
+        report(json.loads(path.read_text()), docs=not args.no_docs)
+        return 0
     contenders = tuple(args.contenders.split(",")) if args.contenders else FULL_CONTENDERS
     unknown = [c for c in contenders if c not in CONTENDERS]
     if unknown:

@@ -175,6 +175,54 @@ def scale_points(results: dict[str, Any], contender: str = "vk-trio") -> list[di
     return sorted(points, key=lambda p: p["n"])
 
 
+def _median(results: dict[str, Any], scenario: str, contender: str) -> dict[str, Any] | None:
+    for step in results["steps"]:
+        if step["scenario"] == scenario and contender in step["results"]:
+            m: dict[str, Any] = step["results"][contender]["median"]
+            return m
+    return None
+
+
+def targets_table(results: dict[str, Any], contender: str = "vk-trio") -> list[str]:
+    """The issue's targets for vk-trio against this run's figures ("not measured" if absent)."""
+    b10k = _median(results, "burst-10000", contender) or {}
+    go = _median(results, "burst-10000", "go-vk") or {}
+    kwok = _median(results, "burst-10000", "kwok") or {}
+    arr = _median(results, "arrival-100ps-60s", contender) or {}
+    rows = ["| target | measured | met |", "|---|---|---|"]
+
+    def row(target: str, value: float | None, shown: str, ok: bool | None) -> None:
+        met = "not measured" if value is None or ok is None else ("yes" if ok else "**no**")
+        rows.append(f"| {target} | {shown if value is not None else '-'} | {met} |")
+
+    t = b10k.get("time_to_all_running_s")
+    row("10,000 pods all Running within 60 s", t, f"{_fmt(t)} s", None if t is None else t <= 60)
+    rate = b10k.get("pods_per_s")
+    go_rate = go.get("pods_per_s") or go.get("pods_per_s_so_far")
+    shown = f"{_fmt(rate, '{:.0f}')} vs {_fmt(go_rate, '{:.1f}')} pods/s"
+    ok = None if rate is None or go_rate is None else rate >= 10 * go_rate
+    row("pods/s >= 10x the stock Go virtual-kubelet's (10k)", rate if go_rate else None, shown, ok)
+    kwok_rate = kwok.get("pods_per_s")
+    shown = f"{_fmt(rate, '{:.0f}')} vs {_fmt(kwok_rate, '{:.0f}')} pods/s"
+    ok = None if rate is None or kwok_rate is None else rate >= kwok_rate
+    row("pods/s >= kwok's (10k)", rate if kwok_rate else None, shown, ok)
+    p99 = arr.get("latency_p99_s")
+    row(
+        "p99 create->Running <= 5 s at 100 pods/s",
+        p99,
+        f"{_fmt(p99, '{:.2f}')} s",
+        None if p99 is None else p99 <= 5,
+    )
+    rss = b10k.get("peak_rss_mb")
+    row(
+        "peak RSS <= 500 MB at 10,000 pods",
+        rss,
+        f"{_fmt(rss, '{:.0f}')} MB",
+        None if rss is None else rss <= 500,
+    )
+    return rows
+
+
 def _one_line(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else "failed"
     return first.replace("|", "/")[:160]
@@ -326,6 +374,9 @@ def section(results: dict[str, Any], pngs: Sequence[Path]) -> str:
             name = f"e2e-{kind}-{step['scenario']}.png"
             if name in names:
                 out += [f"![{kind} {step['scenario']}](benchmarks/{name})", ""]
+    out += ["### vk-trio against the targets of the issue (this run)", ""]
+    out += targets_table(results)
+    out.append("")
     if "e2e-scale-vk-trio.png" in names:
         out += [
             "### vk-trio memory and CPU vs N",

@@ -113,6 +113,8 @@ def run_suite(
     controlplane_dir: Path | None = None,
     command: str | None = None,
     background_s: float = 15.0,
+    merge: bool = False,
+    py_spy: bool = False,
 ) -> dict[str, Any]:
     """Run ``steps`` and write the results JSON to ``results_path``; returns the results."""
     names = sorted({c for s in steps for c in s.contenders})
@@ -163,18 +165,50 @@ def run_suite(
                 apiserver_pid=ready.get("pids", {}).get("apiserver"),
                 workdir=Path(tmp) / "trials",
                 background_per_s=background,
+                py_spy=py_spy,
             )
             for step in steps:
-                results["steps"].append(_run_step(harness, step, contenders, failed))
+                done = _run_step(harness, step, contenders, failed)
+                done["command"] = results["command"]
+                done["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                results["steps"].append(done)
                 results_path.parent.mkdir(parents=True, exist_ok=True)
                 results_path.write_text(json.dumps(results, indent=1) + "\n")
         finally:
             if own:
                 subprocess.run([str(SCRIPT), "down", str(state)], check=False)
     results["failed_contenders"] = failed
+    if merge and results_path.exists():
+        results = merge_results(json.loads(results_path.read_text()), results)
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=1) + "\n")
     return results
+
+
+def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` on top of ``old``: steps of the same scenario are replaced, others kept.
+
+    Lets a long benchmark be run in parts (``--merge``); every step keeps the command and the
+    time it was measured with, and the contenders' descriptions are united.
+    """
+    steps = list(old.get("steps", []))
+    keys = [s["scenario"] for s in steps]
+    for step in new["steps"]:
+        if step["scenario"] in keys:
+            steps[keys.index(step["scenario"])] = step
+        else:
+            steps.append(step)
+            keys.append(step["scenario"])
+    merged = dict(new)
+    merged["steps"] = steps
+    merged["contenders"] = {**old.get("contenders", {}), **new["contenders"]}
+    failed = {**old.get("failed_contenders", {}), **new.get("failed_contenders", {})}
+    for name in new["contenders"]:
+        if name not in new.get("failed_contenders", {}):
+            failed.pop(name, None)
+    merged["failed_contenders"] = failed
+    merged["command"] = "; ".join(sorted({s.get("command", "") for s in steps} - {""}))
+    return merged
 
 
 def _run_step(

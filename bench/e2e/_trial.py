@@ -27,7 +27,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from . import _contenders, _proc
+from . import _contenders, _proc, _profile
 
 SETTLE_S: Final = 2.0
 READY_TIMEOUT_S: Final = 120.0
@@ -63,6 +63,7 @@ class Harness:
     apiserver_pid: int | None
     workdir: Path
     background_per_s: float  # API server's own requests per second on the idle cluster
+    py_spy: bool = False  # profile Python contenders during the workload
 
 
 def e2ebench(h: Harness | _contenders.Cluster, *args: str, timeout: float = 300.0) -> Any:
@@ -144,10 +145,15 @@ def run_trial(h: Harness, contender: _contenders.Contender, scenario: Scenario) 
             time.sleep(SETTLE_S)
             if api_sampler is not None:
                 api_sampler.start()
+            spy = None
+            if h.py_spy and contender.kind == "vk-trio":
+                spy = _profile.PySpy(running.pid, workdir / "py-spy.txt")
             before = request_totals(h)
             window_start = time.time()
             drive = _drive(h, node, scenario, workdir)
             last = sampler.sample()
+            if spy is not None:
+                record["profile"] = spy.finish()
             alive = running.process.poll() is None
             running.stop()
             time.sleep(1.0)

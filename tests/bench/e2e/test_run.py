@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bench.e2e import _report, quick_plan, run_suite
+from bench.e2e import _report, merge_results, quick_plan, run_suite
 from tests.conftest import StartControlPlane
 
 N = 200
@@ -79,3 +79,31 @@ def test_quick_run_against_real_control_plane(
     assert text.count(_report.BEGIN) == 1
     assert "vk-trio (mock, defaults)" in text
     assert f"e2e-running-burst-{N}.png" in text
+
+
+def test_merge_results_replaces_steps_of_the_same_scenario() -> None:
+    old = {
+        "steps": [
+            {"scenario": "burst-1000", "command": "a", "v": 1},
+            {"scenario": "burst-10000", "command": "a", "v": 1},
+        ],
+        "contenders": {"go-vk": {"label": "Go"}, "kwok": {"label": "kwok"}},
+        "failed_contenders": {"kwok": "not installed", "go-vk": "boom"},
+    }
+    new = {
+        "steps": [
+            {"scenario": "burst-10000", "command": "b", "v": 2},
+            {"scenario": "arrival-100ps-60s", "command": "b", "v": 2},
+        ],
+        "contenders": {"go-vk": {"label": "Go v2"}},
+        "failed_contenders": {},
+    }
+    merged = merge_results(old, new)
+    assert [(s["scenario"], s["v"]) for s in merged["steps"]] == [
+        ("burst-1000", 1),
+        ("burst-10000", 2),
+        ("arrival-100ps-60s", 2),
+    ]
+    assert merged["contenders"] == {"go-vk": {"label": "Go v2"}, "kwok": {"label": "kwok"}}
+    assert merged["failed_contenders"] == {"kwok": "not installed"}
+    assert merged["command"] == "a; b"
