@@ -166,3 +166,23 @@ async def test_failing_first_ping_gives_a_not_ready_node(controlplane: ControlPl
         lease = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{vk.name}"
         assert await vk.get(lease) is None  # no heartbeat while the provider is unhealthy
         await eventually(lambda: vk.get(lease), timeout=10)  # pings recover: the lease follows
+
+
+async def test_restart_does_not_flap_not_ready(controlplane: ControlPlane) -> None:
+    name = node_name("flap")
+    async with running_node(controlplane, "flap", node_name=name) as vk:
+        first = await vk.client.get(f"/api/v1/nodes/{vk.name}")
+    async with running_node(controlplane, "flap", node_name=name) as vk:
+        # every change of the Node since the first run ended, the re-registration included
+        seen: list[str] = []
+        with trio.move_on_after(3):
+            async with vk.client.watch(
+                "/api/v1/nodes",
+                field_selector=f"metadata.name={name}",
+                resource_version=first["metadata"]["resourceVersion"],
+            ) as events:
+                async for event in events:
+                    conditions = event.object["status"]["conditions"]
+                    seen.extend(c["status"] for c in conditions if c["type"] == "Ready")
+        assert seen
+        assert set(seen) == {"True"}

@@ -55,6 +55,9 @@ async def test_registers_node_and_lease(autojump_clock: trio.testing.MockClock) 
         node = kube.objects[NODE_PATH]
         assert node["metadata"]["labels"]["type"] == "virtual-kubelet"
         assert node["status"]["capacity"] == {"pods": "10"}
+        # the created Node already records what we applied, for the next three-way patch
+        annotations = node["metadata"]["annotations"]
+        assert orjson.loads(annotations[LAST_APPLIED_STATUS_ANNOTATION]) == node["status"]
         lease = kube.objects[LEASE_PATH]
         assert lease["spec"]["holderIdentity"] == "vk"
         assert lease["spec"]["leaseDurationSeconds"] == 40

@@ -9,6 +9,7 @@ from vk_trio.node._node_status import (
     LAST_APPLIED_STATUS_ANNOTATION,
     last_applied,
     node_status_patch,
+    with_last_applied,
 )
 from vk_trio.node._strategic import apply_strategic_patch
 
@@ -92,3 +93,14 @@ def test_broken_annotations_fall_back_to_an_empty_original() -> None:
     assert last_applied(current) == {}
     result = apply_strategic_patch(current, node_status_patch(desired({}, {}, []), current))
     assert result["metadata"]["labels"] == {"x": "1"}  # nothing we applied → nothing deleted
+
+
+def test_created_node_carries_the_annotations_and_patches_cleanly() -> None:
+    want = desired({"l": "1"}, {"mine": "x"}, [READY])
+    created = server(with_last_applied(want))
+    assert created["metadata"]["annotations"]["mine"] == "x"
+    assert last_applied(created)["status"] == want["status"]
+    # dropping our annotation later deletes it, because we know we applied it
+    later = desired({"l": "1"}, {}, [READY])
+    result = apply_strategic_patch(created, node_status_patch(later, created))
+    assert "mine" not in result["metadata"]["annotations"]

@@ -30,7 +30,7 @@ import trio
 from ._kube import ApiError, Conflict, KubeApi, NotFound, PatchType, is_transient, resource_path
 from ._lease import LeaseController
 from ._node_object import mark_node_ready
-from ._node_status import node_status_patch
+from ._node_status import node_status_patch, with_last_applied
 from ._ping import PingController, PingResult
 from ._time import Now, format_time, utc_now
 
@@ -279,7 +279,7 @@ class NodeController:
                 await trio.sleep(_CONFLICT_DELAY * random.uniform(1.0, 1.1))
 
     async def _create(self, desired: dict[str, Any]) -> None:
-        body = copy.deepcopy(desired)
+        body = with_last_applied(copy.deepcopy(desired))
         meta = body.setdefault("metadata", {})
         for volatile in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
             meta.pop(volatile, None)

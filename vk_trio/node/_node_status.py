@@ -30,6 +30,7 @@ __all__ = [
     "LAST_APPLIED_STATUS_ANNOTATION",
     "last_applied",
     "node_status_patch",
+    "with_last_applied",
 ]
 
 LAST_APPLIED_STATUS_ANNOTATION: Final = "virtual-kubelet.io/last-applied-node-status"
@@ -58,13 +59,10 @@ def last_applied(current: Mapping[str, Any]) -> dict[str, Any]:
     return {"metadata": meta, "status": status}
 
 
-def node_status_patch(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-    """The strategic-merge patch for ``nodes/<name>/status`` taking ``current`` to ``desired``.
-
-    ``desired`` is our working copy: its ``metadata.labels``, ``metadata.annotations`` and
-    ``status`` are what we want the node to carry. Returns ``{}`` when nothing needs to change.
-    """
-    current_meta: Mapping[str, Any] = current.get("metadata") or {}
+def _applied(
+    desired: Mapping[str, Any], current_meta: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(object meta to apply incl. the two annotations, status to apply)."""
     desired_meta: Mapping[str, Any] = desired.get("metadata") or {}
     annotations = {
         key: value
@@ -79,7 +77,7 @@ def node_status_patch(desired: Mapping[str, Any], current: Mapping[str, Any]) ->
     meta["labels"] = dict(desired_meta.get("labels") or {})
     meta["annotations"] = annotations
     status = dict(desired.get("status") or {})
-    modified_meta = {
+    applied_meta = {
         **meta,
         "annotations": {
             **annotations,
@@ -87,5 +85,25 @@ def node_status_patch(desired: Mapping[str, Any], current: Mapping[str, Any]) ->
             LAST_APPLIED_STATUS_ANNOTATION: _dumps(status),
         },
     }
+    return applied_meta, status
+
+
+def with_last_applied(desired: Mapping[str, Any]) -> dict[str, Any]:
+    """``desired`` with the two last-applied annotations, for creating the Node (so the first
+    status patch already knows what we applied)."""
+    applied_meta, _ = _applied(desired, {})
+    meta = dict(desired.get("metadata") or {})
+    meta["annotations"] = applied_meta["annotations"]
+    return {**desired, "metadata": meta}
+
+
+def node_status_patch(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """The strategic-merge patch for ``nodes/<name>/status`` taking ``current`` to ``desired``.
+
+    ``desired`` is our working copy: its ``metadata.labels``, ``metadata.annotations`` and
+    ``status`` are what we want the node to carry. Returns ``{}`` when nothing needs to change.
+    """
+    current_meta: Mapping[str, Any] = current.get("metadata") or {}
+    modified_meta, status = _applied(desired, current_meta)
     modified = {"metadata": modified_meta, "status": status}
     return three_way_merge_patch(last_applied(current), modified, current)

@@ -8,7 +8,8 @@
 4. the pod controller, until it is ready (caches synced, dangling pods cleaned up);
 5. the node controller: the Node is registered only now, with ping, status and Lease loops;
 6. for providers that do not report node health (:class:`vk_trio.provider.NodeProvider`), the
-   node is marked Ready.
+   node is Ready from its registration on (the Go version registers it NotReady, then marks it
+   Ready, so an existing node flaps to NotReady on every restart).
 
 The kubelet HTTPS API and the metrics endpoint are the caller's (the command's) to start.
 :meth:`VirtualNode.stop` shuts down gracefully: no new pod work, in-flight provider calls and
@@ -230,11 +231,14 @@ class VirtualNode:
             pods_done = trio.Event()
             nursery.start_soon(self._run_pods, pods_done)
             await self._wait_ready_or_done(self.pods.ready, pods_done)
-            await nursery.start(self.node.run)
             if isinstance(self._provider, NodeProvider):
+                await nursery.start(self.node.run)
                 self._provider.notify_node_status(self.node.notify_node_status)
             else:
+                # The pods are served already: register the node Ready at once. (The Go version
+                # registers it NotReady first, which flaps an existing node on every restart.)
                 self.node.mark_ready()
+                await nursery.start(self.node.run)
             self._ready.set()
             logger.info("node %s is ready (pid %d)", name, os.getpid())
             task_status.started()
