@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,8 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vk_trio.api.spdy import (
     DataFrame,
@@ -346,3 +349,35 @@ async def test_closing_lingers_until_the_peer_closes(
         async with open_spdy_connection(server_transport, linger=3):
             pass
     assert trio.current_time() - start < 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400), st.booleans())
+def test_random_bytes_from_the_peer_end_the_connection_cleanly(data: bytes, close: bool) -> None:
+    """Garbage (or a valid prefix of anything) never escapes as an exception and never hangs:
+    the connection either keeps waiting for more or closes, and leaving it always works."""
+
+    async def main() -> None:
+        client_transport, server_transport = trio.testing.memory_stream_pair()
+        with trio.fail_after(60):
+            async with open_spdy_connection(server_transport, idle_timeout=10) as server:
+                await client_transport.send_all(data)
+                if close:
+                    await client_transport.aclose()
+                await trio.testing.wait_all_tasks_blocked()
+                with trio.move_on_after(1):
+                    while True:
+                        stream = await server.accept_stream()
+                        await stream.reply()
+            assert server.closed
+
+    with contextlib.suppress(SpdyConnectionClosed):
+        trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+async def test_exceptions_of_the_body_are_not_wrapped_in_groups() -> None:
+    client_transport, server_transport = trio.testing.memory_stream_pair()
+    with pytest.raises(KeyError):
+        async with open_spdy_connection(server_transport, linger=0):
+            raise KeyError("from the handler")
+    await client_transport.aclose()

@@ -48,6 +48,7 @@ from ._events import (
 from ._frames import GoAwayStatus, RstStatus
 from ._session import SessionConfig, SessionStatistics, SpdySession
 from ._stream import SpdyConnectionClosed, SpdyStream
+from ._unwrap import unwrap_single_exception
 
 __all__ = ["SpdyConnection", "SpdyConnectionStatistics", "open_spdy_connection"]
 
@@ -446,9 +447,10 @@ async def open_spdy_connection(
         max_pending_streams=max_pending_streams,
         receive_size=receive_size,
     )
-    async with trio.open_nursery() as nursery:
-        await nursery.start(connection._run, bytes(initial_data))
-        try:
-            yield connection
-        finally:
-            await connection._shutdown(close_timeout, linger)
+    with unwrap_single_exception():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(connection._run, bytes(initial_data))
+            try:
+                yield connection
+            finally:
+                await connection._shutdown(close_timeout, linger)

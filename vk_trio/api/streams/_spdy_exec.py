@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager, suppress
 import trio
 
 from vk_trio.api.spdy import RstStatus, SpdyConnection, SpdyConnectionClosed, SpdyStream
+from vk_trio.api.spdy._unwrap import unwrap_single_exception
 from vk_trio.provider import TermSize
 
 from ._interface import RemoteCommandOptions, RemoteCommandStreams, StreamCreationTimeout
@@ -148,14 +149,15 @@ async def accept_spdy_remote_command(
         closed_waiter=connection.wait_peer_gone,
     )
     try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_refuse_further_streams, connection)
-            if resize_send is not None:
-                nursery.start_soon(pump_resize_events, streams["resize"], resize_send)
-            try:
-                yield result
-            finally:
-                nursery.cancel_scope.cancel()
+        with unwrap_single_exception():
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_refuse_further_streams, connection)
+                if resize_send is not None:
+                    nursery.start_soon(pump_resize_events, streams["resize"], resize_send)
+                try:
+                    yield result
+                finally:
+                    nursery.cancel_scope.cancel()
     finally:
         with trio.CancelScope(shield=True):
             for name in ("stdout", "stderr", "error"):

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from vk_trio.api.spdy._unwrap import unwrap_single_exception
 from vk_trio.provider import TermSize
 
 from ._channels import (
@@ -83,22 +84,23 @@ async def open_websocket_remote_command(
         status_writer=write_status,
         closed_waiter=mux.closed.wait,
     )
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(mux.run_reader)
-        if resize_reader is not None and resize_send is not None:
-            nursery.start_soon(pump_resize_events, resize_reader, resize_send)
-        try:
-            connected = (
-                CHANNEL_STDOUT
-                if options.stdout
-                else CHANNEL_STDERR
-                if options.stderr
-                else CHANNEL_ERROR
-            )
-            await mux.send(connected, b"")
-            yield result
-        finally:
-            nursery.cancel_scope.cancel()
-            if resize_receive is not None:
-                with trio.CancelScope(shield=True):
-                    await resize_receive.aclose()
+    with unwrap_single_exception():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(mux.run_reader)
+            if resize_reader is not None and resize_send is not None:
+                nursery.start_soon(pump_resize_events, resize_reader, resize_send)
+            try:
+                connected = (
+                    CHANNEL_STDOUT
+                    if options.stdout
+                    else CHANNEL_STDERR
+                    if options.stderr
+                    else CHANNEL_ERROR
+                )
+                await mux.send(connected, b"")
+                yield result
+            finally:
+                nursery.cancel_scope.cancel()
+                if resize_receive is not None:
+                    with trio.CancelScope(shield=True):
+                        await resize_receive.aclose()
