@@ -260,6 +260,25 @@ async def test_dangling_pods_are_matched_by_uid(autojump_clock: trio.testing.Moc
         assert provider.called("delete_pod").count("ns/alive") == 0
 
 
+async def test_status_of_an_earlier_pod_with_the_same_name_is_ignored(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    stale = make_pod("web")
+    stale["metadata"]["uid"] = "old-uid"
+    provider.pods[KEY] = stale
+
+    def setup(kube: FakeKube) -> None:
+        kube.put(pod_path("ns", "web"), make_pod("web"))
+
+    async with running(provider, setup=setup) as h:
+        # the dangling cleanup deleted the old pod; its terminal status must not land on the new
+        assert provider.called("delete_pod") == [KEY]
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        await trio.sleep(5)
+        assert h.phase(KEY) == "Running"
+
+
 async def test_restart_recreates_and_leaves_terminal_pods(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

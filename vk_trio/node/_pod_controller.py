@@ -319,11 +319,17 @@ class PodController:
     # -- provider notifications (plain, never block) -------------------------------------
     def _on_provider_status(self, pod: dict[str, Any]) -> None:
         key = pod_key(pod)
+        api_pod = self._pods.get(key)
+        if api_pod is None:
+            logger.debug("not recording status of %s: not a pod of this node", key)
+            return
+        uid = _meta(pod).get("uid")
+        if uid and uid != _meta(api_pod).get("uid"):
+            # about an earlier pod of the same name (e.g. a dangling one being deleted)
+            logger.debug("not recording status of %s: it is about another pod (uid %s)", key, uid)
+            return
         state = self._known.get(key)
         if state is None:
-            if self._pods.get(key) is None:
-                logger.debug("not recording status of %s: not a pod of this node", key)
-                return
             state = self._known[key] = PodState()
         previous = state.provider_pod
         if (
