@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import h11
 import httpx
@@ -422,4 +422,29 @@ async def test_tls_large_bodies_both_ways(nursery: trio.Nursery, ca: trustme.CA)
         response = await send(transport, request(server, "PUT", body=big, scheme="https"))
         assert response.content == big[::-1]
     assert server.connections == 1
+    await transport.aclose()
+
+
+async def test_request_bodies_of_every_kind_get_a_length(nursery: trio.Nursery) -> None:
+    from vk_trio.kube._transport import ReadyBody  # noqa: PLC0415 - internal
+
+    server = await started(nursery, TestServer())
+    transport = H11Transport()
+    url = f"http://127.0.0.1:{server.port}/b"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"str"
+        yield b"eamed"
+
+    requests = [
+        httpx.Request("POST", url, stream=ReadyBody(b"ready")),  # no Content-Length given
+        httpx.Request("POST", url, content=b"plain"),
+        httpx.Request("POST", url, content=chunks()),  # chunked in httpx: sent with a length
+    ]
+    for req in requests:
+        response = await send(transport, req)
+        assert response.status_code == 200
+    assert [s.body for s in server.seen] == [b"ready", b"plain", b"streamed"]
+    assert all("content-length" in s.headers for s in server.seen)
+    assert all("transfer-encoding" not in s.headers for s in server.seen)
     await transport.aclose()

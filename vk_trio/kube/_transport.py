@@ -289,8 +289,8 @@ class H11Transport(httpx.AsyncBaseTransport):
         pool = self._pools.get(origin)
         if pool is None:
             pool = self._pools[origin] = _Pool(self._limits)
-        payload, buffered = await self._payload(request)
-        data = self._head(request, payload, buffered)
+        payload, streamed = await self._payload(request)
+        data = self._head(request, payload, streamed)
         safe = request.method in _SAFE_METHODS
         attempts = 0
         while True:
@@ -314,8 +314,11 @@ class H11Transport(httpx.AsyncBaseTransport):
     # -- internals -----------------------------------------------------------------------
 
     async def _payload(self, request: httpx.Request) -> tuple[bytes, bool]:
-        """The request body, and whether it had to be read from a stream."""
-        if isinstance(request.stream, httpx.ByteStream):
+        """The request body, and whether it was read from a (possibly chunked) stream."""
+        stream = request.stream
+        if type(stream) is ReadyBody:
+            return stream.body, False
+        if isinstance(stream, httpx.ByteStream):
             return request.content, False
         return await request.aread(), True
 
@@ -385,12 +388,17 @@ class H11Transport(httpx.AsyncBaseTransport):
             return _Connection(tls, tls.fileno(), tls.close)
         return _Connection(tcp, tcp.socket.fileno(), tcp.socket.close)
 
-    def _head(self, request: httpx.Request, payload: bytes, buffered: bool) -> bytes:
+    def _head(self, request: httpx.Request, payload: bytes, streamed: bool) -> bytes:
         headers = request.headers.raw
-        if buffered:
-            # A streamed request body was read into memory: send it with a length.
+        present = {name.lower() for name, _ in headers}
+        if streamed and b"transfer-encoding" in present:
+            # A streamed body was read into memory: it is sent with a length instead.
             headers = [(k, v) for k, v in headers if k.lower() != b"transfer-encoding"]
-            headers.append((b"Content-Length", str(len(payload)).encode()))
+            present.discard(b"transfer-encoding")
+        if b"host" not in present:
+            headers = [(b"Host", request.url.netloc), *headers]
+        if payload and b"content-length" not in present and b"transfer-encoding" not in present:
+            headers = [*headers, (b"Content-Length", str(len(payload)).encode())]
         return serialize_request(request.method.encode(), request.url.raw_path, headers, payload)
 
     async def _exchange(
@@ -474,8 +482,8 @@ class H11Transport(httpx.AsyncBaseTransport):
     async def _handle_stream(
         self, request: httpx.Request, origin: _Origin, timeouts: dict[str, float | None]
     ) -> httpx.Response:
-        payload, buffered = await self._payload(request)
-        data = self._head(request, payload, buffered)
+        payload, streamed = await self._payload(request)
+        data = self._head(request, payload, streamed)
         conn = await self._connect(request, origin, timeouts)
         self._streams.add(conn)
         parser = ResponseParser(head_request=request.method == "HEAD")
@@ -515,12 +523,13 @@ class H11Transport(httpx.AsyncBaseTransport):
 
 @final
 class ReadyBody(httpx.AsyncByteStream, httpx.SyncByteStream):
-    """A response body that is already complete in memory (every pooled response's).
+    """A body that is complete in memory: every pooled response's, and the client's requests.
 
-    It reads like any httpx stream; :class:`~vk_trio.kube.KubeClient` takes
-    ``body`` directly instead, skipping httpx's generic read machinery (a
-    measurable share of the per-request cost).  Only used for bodies without
-    a ``Content-Encoding``, so ``body`` is the final content.
+    It reads like any httpx stream; :class:`~vk_trio.kube.KubeClient` and this
+    transport take ``body`` directly instead, skipping httpx's generic read and
+    encode machinery (a measurable share of the per-request cost).  Responses
+    use it only for bodies without a ``Content-Encoding``, so ``body`` is the
+    final content.
     """
 
     __slots__ = ("body",)
