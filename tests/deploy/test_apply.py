@@ -4,16 +4,25 @@
 * The RBAC really lets the ServiceAccount make each API call the process makes, through a token
   from the TokenRequest API, and refuses neighbouring calls it does not need.
 
-(Running ``vk-trio`` itself with that token needs the node controllers; see docs/deploy.md.)
+* ``vk-trio`` itself, run as a subprocess with that token, registers its node, runs a pod through
+  its whole life and stops, with not one request refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
+import os
+import signal
+import socket
 import ssl
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -95,6 +104,7 @@ class ServiceAccountClient:
     """Requests as the ServiceAccount, with a bearer token from the TokenRequest API."""
 
     def __init__(self, controlplane: ControlPlane, token: str) -> None:
+        self.token = token
         self.http = httpx.Client(
             base_url=controlplane.server,
             verify=ssl.create_default_context(cafile=str(controlplane.ca_cert)),
@@ -339,3 +349,106 @@ def test_service_account_gets_nothing_more(
 ) -> None:
     wait_allowed(account)
     assert not account.allowed(verb, resource, **extra)
+
+
+def test_vk_trio_runs_a_pod_with_only_the_service_accounts_token(
+    controlplane: ControlPlane, namespace: str, account: ServiceAccountClient, tmp_path: Path
+) -> None:
+    wait_allowed(account)
+    node = f"vk-sa-{uuid.uuid4().hex[:8]}"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {
+                            "server": controlplane.server,
+                            "certificate-authority": str(controlplane.ca_cert),
+                        },
+                    }
+                ],
+                "users": [{"name": "sa", "user": {"token": account.token}}],
+                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}],
+                "current-context": "sa",
+            }
+        )
+    )
+    mock = tmp_path / "mock.json"
+    mock.write_text(json.dumps({node: {}}))
+    log = tmp_path / "vk-trio.log"
+    env = {
+        **os.environ,
+        "KUBELET_PORT": str(_free_port()),
+        "VKUBELET_POD_IP": "127.0.0.1",
+        "APISERVER_CERT_LOCATION": str(controlplane.kubelet_cert),
+        "APISERVER_KEY_LOCATION": str(controlplane.kubelet_key),
+        "APISERVER_CA_CERT_LOCATION": str(controlplane.ca_cert),
+    }
+    argv = [
+        str(Path(sys.executable).with_name("vk-trio")),
+        *("--provider", "mock", "--provider-config", str(mock), "--nodename", node),
+        *("--kubeconfig", str(kubeconfig), "--metrics-addr", f"127.0.0.1:{_free_port()}"),
+        *("--log-level", "debug"),
+    ]
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    with log.open("w") as out, controlplane.admin_client() as api:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: _ready(api, node), timeout=60, message=f"node {node} Ready")
+            api.create(
+                pods,
+                {
+                    "metadata": {"name": "web"},
+                    "spec": {"nodeName": node, "containers": [{"name": "c", "image": "nginx"}]},
+                },
+            )
+            wait_for(
+                lambda: api.get(f"{pods}/web")["status"].get("phase") == "Running",
+                timeout=60,
+                message="pod Running",
+            )
+            api.request("DELETE", f"{pods}/web", {"gracePeriodSeconds": 1})
+            wait_for(lambda: not _exists(api, f"{pods}/web"), timeout=60, message="pod gone")
+            leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+            lease = api.get(f"{leases}/{node}")
+            assert lease["spec"]["holderIdentity"] == node
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+            with contextlib.suppress(ApiError):
+                api.delete(f"/api/v1/nodes/{node}")
+    text = log.read_text()
+    assert code == 0, text[-3000:]
+    for refusal in ("403", "Forbidden", "forbidden"):
+        assert refusal not in text, text[-3000:]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _ready(api: AdminClient, node: str) -> bool:
+    try:
+        obj = api.get(f"/api/v1/nodes/{node}")
+    except ApiError:
+        return False
+    return any(
+        c["type"] == "Ready" and c["status"] == "True" for c in obj["status"].get("conditions", [])
+    )
+
+
+def _exists(api: AdminClient, path: str) -> bool:
+    try:
+        api.get(path)
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
