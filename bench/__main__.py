@@ -1,4 +1,4 @@
-"""Run every benchmark suite under ``bench/`` (``make bench``; ``--quick`` for ``make bench-quick``).
+"""Run every benchmark suite under ``bench/`` (``make bench``; ``make bench-quick``: ``--quick``).
 
 Each suite is a subpackage ``bench.<name>`` exposing ``run(quick: bool) -> None`` that prints its
 table and writes its JSON under ``bench/results/``.  Suites run one after the other so that they do
@@ -18,7 +18,9 @@ def main(argv: list[str]) -> int:
     """Run the selected suites (all by default) and return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke check")
-    parser.add_argument("suites", nargs="*", choices=[*SUITES, []], help="suites to run")
+    parser.add_argument(
+        "suites", nargs="*", metavar="SUITE", help=f"suites to run: {', '.join(SUITES)}"
+    )
     args = parser.parse_args(argv)
     selected = args.suites or list(SUITES)
     ran = 0
