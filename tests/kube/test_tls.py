@@ -31,6 +31,9 @@ async def tls_pair(
             except trio.BrokenResourceError:
                 await trio.aclose_forcefully(tls)
                 return
+            except BaseException:  # cancelled at the end of the test
+                await trio.aclose_forcefully(tls)
+                raise
             await send.send(tls)
 
     nursery.start_soon(accept)
