@@ -265,7 +265,12 @@ class FrontDoor:
         ]
         try:
             await stream.send_all(
-                connection.send(h11.InformationalResponse(status_code=101, headers=headers)) or b""
+                connection.send(
+                    h11.InformationalResponse(
+                        status_code=101, headers=headers, reason=b"Switching Protocols"
+                    )
+                )
+                or b""
             )
         except h11.LocalProtocolError as exc:
             # E.g. an upgrade request with a body still arriving: refuse it.
