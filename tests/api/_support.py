@@ -224,3 +224,44 @@ def tls_files(directory: Path) -> Iterator[TlsFiles]:
 
 
 Handler = Callable[..., Awaitable[None]]
+
+
+# -- a client for upgraded connections ---------------------------------------------------------
+
+
+async def read_response_head(stream: trio.abc.ReceiveStream) -> tuple[int, list[str], bytes]:
+    """Read an HTTP/1.1 response head: ``(status, header lines, bytes after the head)``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = await stream.receive_some()
+        if not chunk:
+            raise EOFError(f"connection closed after {data!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    return int(lines[0].split(" ")[1]), lines[1:], rest
+
+
+async def read_to_eof(stream: trio.abc.ReceiveStream) -> bytes:
+    data = b""
+    while chunk := await stream.receive_some():
+        data += chunk
+    return data
+
+
+def spdy_upgrade_request(
+    path: str,
+    protocols: Sequence[str] = ("v4.channel.k8s.io",),
+    *,
+    method: str = "POST",
+    extra: Sequence[str] = (),
+) -> bytes:
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: kubelet",
+        "Connection: Upgrade",
+        "Upgrade: SPDY/3.1",
+        *(f"X-Stream-Protocol-Version: {p}" for p in protocols),
+        *extra,
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()

@@ -202,6 +202,9 @@ class FrontDoor:
                     status = exc.error_status_hint if exc.error_status_hint in (400, 431) else 400
                     raise _HeadError(status) from None
                 if isinstance(event, h11.Request):
+                    if event.http_version not in (b"1.0", b"1.1"):
+                        self._bad_heads += 1
+                        raise _HeadError(400)
                     head_size = len(event.target) + sum(len(k) + len(v) for k, v in event.headers)
                     if head_size > limit:
                         self._bad_heads += 1
