@@ -126,6 +126,7 @@ def test_runs_a_pod_serves_metrics_and_stops_gracefully_on_sigterm(
         _wait("the pod to run", lambda: api.get(path)["status"].get("phase") == "Running")
         metrics = httpx.get(f"http://127.0.0.1:{vk.metrics}/metrics", timeout=5).text
         assert 'workqueue_adds_total{name="' in metrics
+        assert 'vk_trio_api_request_duration_seconds_count{code="200",verb="GET"}' in metrics
         code, err = vk.stop()
     assert code == 0, err
     assert "graceful shutdown" in err

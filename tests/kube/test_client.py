@@ -524,3 +524,18 @@ def test_url_factory_matches_httpx(server: str, target: str) -> None:
     assert str(fast) == str(slow)
     assert fast.raw_path == slow.raw_path
     assert (fast.host, fast.port, fast.scheme) == (slow.host, slow.port, slow.scheme)
+
+
+async def test_observer_sees_every_attempt_with_verb_status_and_duration(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server = Recorder(
+        httpx.ConnectError("refused"),
+        httpx.Response(404, json=status(404, "NotFound")),
+    )
+    seen: list[tuple[str, int, float]] = []
+    async with make_client(server, observer=lambda *args: seen.append(args)) as client:
+        with pytest.raises(NotFound):
+            await client.get("/api/v1/namespaces/ns/pods/p")
+    assert [(verb, code) for verb, code, _ in seen] == [("GET", 0), ("GET", 404)]
+    assert all(seconds >= 0 for _, _, seconds in seen)

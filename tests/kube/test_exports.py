@@ -26,6 +26,7 @@ EXPECTED = {
     "PatchType",
     "PoolLimits",
     "RateLimiterStatistics",
+    "RequestObserver",
     "RetryPolicy",
     "ServerTimeout",
     "StaticCredentials",

@@ -13,6 +13,7 @@ import trio
 from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
 from vk_trio.node import NodeOptions, Taint, VirtualNode
 
+from ._api_metrics import ApiRequestMetrics
 from ._metrics_server import metrics_app, serve_metrics
 from ._provider import LoadedProvider
 from ._settings import Settings
@@ -72,7 +73,12 @@ async def _run(settings: Settings, provider: LoadedProvider) -> int:
     failure: Exception | None = None
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with (
-            KubeClient(config, qps=settings.kube_api_qps, burst=settings.kube_api_burst) as client,
+            KubeClient(
+                config,
+                qps=settings.kube_api_qps,
+                burst=settings.kube_api_burst,
+                observer=ApiRequestMetrics().observe,
+            ) as client,
             trio.open_nursery() as nursery,
         ):
             node = VirtualNode(options, client, provider.provider, resources=provider.resources)

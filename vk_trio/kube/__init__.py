@@ -10,6 +10,7 @@ transport, :class:`H11Transport`, is an ``httpx`` transport on h11 + trio.
 from ._client import ClientStatistics as ClientStatistics
 from ._client import KubeClient as KubeClient
 from ._client import PatchType as PatchType
+from ._client import RequestObserver as RequestObserver
 from ._config import ConfigError as ConfigError
 from ._config import KubeConfig as KubeConfig
 from ._config import load_config as load_config
@@ -62,6 +63,7 @@ __all__ = [
     "PatchType",
     "PoolLimits",
     "RateLimiterStatistics",
+    "RequestObserver",
     "RetryPolicy",
     "ServerTimeout",
     "StaticCredentials",
