@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import _report
+from . import _figures, _report
 from ._contenders import CONTENDERS as CONTENDERS
 from ._contenders import Contender as Contender
 from ._run import DEFAULT_CONTENDERS as DEFAULT_CONTENDERS
@@ -50,7 +50,17 @@ def run(quick: bool) -> None:
 
 
 def report(results: dict[str, Any], *, docs: bool) -> list[Path]:
-    """Print the tables; with ``docs``, write the PNGs and the docs/benchmarks.md section."""
+    """Print the tables; with ``docs``, write the PNGs and the docs/benchmarks.md section.
+
+    Medians and the plotted trial are recomputed from the stored trials, so a results file
+    written by an older harness is reported with the current rules.
+    """
+    for step in results["steps"]:
+        for res in step["results"].values():
+            res["median"] = _figures.medians(res["trials"])
+            chosen = _figures.representative(res["trials"])
+            res["curve"] = chosen["curve"] if chosen else None
+            res["cdf"] = chosen["cdf"] if chosen else None
     print(_report.text_report(results), flush=True)
     if not docs:
         return []

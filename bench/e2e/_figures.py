@@ -80,6 +80,8 @@ def figures(record: dict[str, Any]) -> dict[str, Any]:
             out["deleted_per_s"] = n / span if span > 0 else None
         else:
             out["time_to_all_deleted_s"] = None
+            elapsed = drive["end_unix"] - drive["delete_start_unix"]
+            out["deleted_per_s_so_far"] = len(gone) / elapsed if elapsed > 0 else None
     mb = 1024 * 1024
     out["cpu_s"] = record.get("cpu_s")
     out["cpu_total_s"] = record.get("cpu_total_s")
@@ -130,14 +132,37 @@ def latency_cdf(drive: dict[str, Any], points: int = CDF_POINTS) -> list[list[fl
 
 
 def medians(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Median of each figure over the trials that have it (ok trials only)."""
-    ok = [t["figures"] for t in trials if t.get("status") == "ok"]
-    out: dict[str, Any] = {"trials_ok": len(ok), "trials": len(trials)}
+    """Median of each figure over the trials that have it.
+
+    The running phase counts from every trial that got all pods Running (also those stopped at
+    the cap while deleting); the deletion figures from trials that finished; resource figures
+    from every trial that ran (ok or capped).
+    """
+    ran = [t["figures"] for t in trials if t.get("status") in ("ok", "capped") and "figures" in t]
+    all_running = [f for f in ran if f["running"] == f["n"]]
+    finished = [t["figures"] for t in trials if t.get("status") == "ok" and "figures" in t]
+    out: dict[str, Any] = {
+        "trials_ok": len(finished),
+        "trials_all_running": len(all_running),
+        "trials": len(trials),
+    }
+    deletion = ("time_to_all_deleted_s", "deleted_per_s")
+    resources = (
+        "cpu_s",
+        "cpu_total_s",
+        "peak_rss_mb",
+        "rss_all_running_mb",
+        "api_requests",
+        "apiserver_cpu_s",
+        "hold_cores",
+        "hold_cpu_s",
+    )
     for key in MEDIAN_KEYS:
-        values = [f[key] for f in ok if f.get(key) is not None]
+        pool = finished if key in deletion else ran if key in resources else all_running
+        values = [f[key] for f in pool if f.get(key) is not None]
         if values:
             out[key] = statistics.median(values)
-    capped = [t["figures"] for t in trials if t.get("status") == "capped" and "figures" in t]
+    capped = [f for f in ran if f["running"] < f["n"]]
     if capped:
         so_far = [f["pods_per_s_so_far"] for f in capped if f.get("pods_per_s_so_far")]
         if so_far:
@@ -145,8 +170,16 @@ def medians(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
         out["running_at_cap"] = statistics.median([f["running"] for f in capped])
         out["trials_capped"] = len(capped)
         p50 = [f["latency_p50_s"] for f in capped if f.get("latency_p50_s") is not None]
-        if p50 and not ok:
+        if p50 and not all_running:
             out["latency_p50_s_of_running"] = statistics.median(p50)
+    delete_capped = [
+        f for f in all_running if f.get("time_to_all_deleted_s") is None and "deleted" in f
+    ]
+    if delete_capped and not finished:
+        out["deleted_at_cap"] = statistics.median([f["deleted"] for f in delete_capped])
+        rates = [f["deleted_per_s_so_far"] for f in delete_capped if f.get("deleted_per_s_so_far")]
+        if rates:
+            out["deleted_per_s_so_far"] = statistics.median(rates)
     return out
 
 

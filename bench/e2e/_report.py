@@ -82,7 +82,7 @@ def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
     """Markdown rows for a burst scenario."""
     rows = [
         "| contender | all Running (s) | pods/s | p50 (s) | p99 (s) | max (s) | all deleted (s) "
-        "| CPU (s) | peak RSS (MB) | API requests | trials ok |",
+        "| CPU (s) | peak RSS (MB) | API requests | trials all Running |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, res in step["results"].items():
@@ -94,13 +94,19 @@ def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
             continue
         t_all, rate = _cell_running(m, step["cap_s"])
         p50 = m.get("latency_p50_s", m.get("latency_p50_s_of_running"))
+        deleted = _fmt(m.get("time_to_all_deleted_s"))
+        if m.get("deleted_at_cap") is not None:
+            deleted = f"> {step['cap_s']:.0f} total ({m['deleted_at_cap']:.0f} deleted"
+            if m.get("deleted_per_s_so_far") is not None:
+                deleted += f", {m['deleted_per_s_so_far']:.1f}/s"
+            deleted += ")"
         rows.append(
             f"| {labels.get(name, name)} | {t_all} | {rate} | {_fmt(p50, '{:.2f}')} "
             f"| {_fmt(m.get('latency_p99_s'), '{:.2f}')} "
             f"| {_fmt(m.get('latency_max_s'), '{:.2f}')} "
-            f"| {_fmt(m.get('time_to_all_deleted_s'))} | {_fmt(m.get('cpu_s'))} "
+            f"| {deleted} | {_fmt(m.get('cpu_s'))} "
             f"| {_fmt(m.get('peak_rss_mb'), '{:.0f}')} | {_fmt(m.get('api_requests'), '{:.0f}')} "
-            f"| {m['trials_ok']}/{m['trials']} |"
+            f"| {m.get('trials_all_running', m['trials_ok'])}/{m['trials']} |"
         )
     return rows
 

@@ -92,20 +92,60 @@ def test_curve_and_cdf() -> None:
 
 def test_medians_use_ok_trials_and_summarise_capped_ones() -> None:
     ok = [
-        {"status": "ok", "figures": {"pods_per_s": v, "latency_p99_s": v / 10}}
+        {
+            "status": "ok",
+            "figures": {"n": 10, "running": 10, "pods_per_s": v, "time_to_all_deleted_s": v},
+        }
         for v in (10.0, 30.0, 20.0)
     ]
     failed = {"status": "failed", "reason": "boom"}
     m = _figures.medians([*ok, failed])
-    assert m == {"trials_ok": 3, "trials": 4, "pods_per_s": 20.0, "latency_p99_s": 2.0}
+    assert m == {
+        "trials_ok": 3,
+        "trials_all_running": 3,
+        "trials": 4,
+        "pods_per_s": 20.0,
+        "time_to_all_deleted_s": 20.0,
+    }
     capped = {
         "status": "capped",
-        "figures": {"pods_per_s_so_far": 5.0, "running": 3000, "latency_p50_s": 90.0},
+        "figures": {
+            "n": 5000,
+            "running": 3000,
+            "pods_per_s_so_far": 5.0,
+            "latency_p50_s": 90.0,
+            "cpu_s": 7.0,
+        },
     }
     m = _figures.medians([capped])
     assert m["pods_per_s_so_far"] == 5.0
     assert m["running_at_cap"] == 3000
     assert m["latency_p50_s_of_running"] == 90.0
+    assert m["cpu_s"] == 7.0
+    assert "pods_per_s" not in m
+
+
+def test_medians_of_trials_capped_while_deleting() -> None:
+    trial = {
+        "status": "capped",
+        "figures": {
+            "n": 1000,
+            "running": 1000,
+            "time_to_all_running_s": 220.0,
+            "pods_per_s": 4.5,
+            "deleted": 600,
+            "time_to_all_deleted_s": None,
+            "deleted_per_s_so_far": 1.6,
+        },
+    }
+    m = _figures.medians([trial, trial])
+    assert m["trials_ok"] == 0
+    assert m["trials_all_running"] == 2
+    assert m["time_to_all_running_s"] == 220.0
+    assert m["pods_per_s"] == 4.5
+    assert m["deleted_at_cap"] == 600
+    assert m["deleted_per_s_so_far"] == 1.6
+    assert "time_to_all_deleted_s" not in m
 
 
 def test_representative_is_the_median_trial() -> None:
