@@ -150,7 +150,8 @@ class KubeletApp:
 
     ``provider`` is the node's provider: the routes use whichever of the optional
     capabilities it implements and answer 501 for the others.  ``pods`` lists the pods bound
-    to the node for ``/pods`` (501 without it).
+    to the node for ``/pods`` (501 without it); both are plain attributes, so a caller that
+    builds the node after the server (to learn a port picked at bind time) can set them later.
     """
 
     def __init__(
@@ -164,7 +165,7 @@ class KubeletApp:
     ) -> None:
         self.provider = provider
         self.auth = auth
-        self._pods = pods
+        self.pods = pods
         self.stream_idle_timeout = stream_idle_timeout
         self.stream_creation_timeout = stream_creation_timeout
         self._by_route: Counter[str] = Counter()
@@ -234,9 +235,9 @@ class KubeletApp:
         if kind is RouteKind.HEALTHZ:
             await responder.full(200, [(b"content-type", TEXT_PLAIN)], b"ok")
         elif kind is RouteKind.PODS:
-            if self._pods is None:
+            if self.pods is None:
                 raise _NOT_IMPLEMENTED
-            body = _pod_list(self._pods())
+            body = _pod_list(self.pods())
             await responder.full(200, [(b"content-type", b"application/json")], body)
         elif kind is RouteKind.RUNNING_PODS:
             try:
