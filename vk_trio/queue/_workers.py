@@ -48,7 +48,7 @@ async def run_workers(
         async for item in queue:
             try:
                 await handler(item)
-            except Exception:
+            except Exception as exc:
                 failed = failures.get(item, 0) + 1
                 if max_retries is not None and failed > max_retries:
                     failures.pop(item, None)
@@ -62,12 +62,16 @@ async def run_workers(
                     )
                 else:
                     failures[item] = failed
+                    # One line per retry (a failing item retries many times); the traceback
+                    # only at debug level, and in full when the item is finally dropped.
                     logger.warning(
-                        "queue %s: handling %r failed (attempt %d), retrying",
+                        "queue %s: handling %r failed (attempt %d), retrying: %s: %s",
                         queue.name,
                         item,
                         failed,
-                        exc_info=True,
+                        type(exc).__name__,
+                        exc,
+                        exc_info=logger.isEnabledFor(logging.DEBUG),
                     )
                     queue.add_rate_limited(item)
             else:
