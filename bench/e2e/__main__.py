@@ -40,6 +40,17 @@ def main(argv: list[str]) -> int:
         "--no-docs", action="store_true", help="do not write docs/benchmarks.md and the plots"
     )
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="merge into the existing results file (replace the scenarios run, keep the rest)",
+    )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="profile vk-trio with py-spy during the workload (top frames go into the "
+        "results; the figures of such a run are not comparable)",
+    )
+    parser.add_argument(
         "--controlplane",
         type=Path,
         default=None,
@@ -74,6 +85,8 @@ def main(argv: list[str]) -> int:
         results_path=results_path,
         controlplane_dir=args.controlplane,
         command=command,
+        merge=args.merge,
+        py_spy=args.py_spy,
     )
     report(results, docs=not (args.quick or args.no_docs))
     print(f"e2e: wrote {results_path}", flush=True)
