@@ -61,7 +61,7 @@ def test_defaults_match_the_go_command(files: Files) -> None:
         tls_cert_file=str(files.cert),
         tls_key_file=str(files.key),
         client_ca_file=None,
-        anonymous_auth=True,
+        anonymous_auth=False,
         pod_ip="",
         kube_api_qps=200.0,
         kube_api_burst=400,
@@ -146,7 +146,7 @@ def test_every_variable_is_read(files: Files) -> None:
     assert settings.node_name == "from-env"
     assert settings.kubelet_port == 10555
     assert settings.client_ca_file == str(files.ca)
-    assert settings.anonymous_auth is False  # a client CA turns anonymous access off, as in Go
+    assert settings.anonymous_auth is False  # off by default, with or without a client CA
     assert settings.pod_ip == "10.1.2.3"
     assert settings.taint == Taint("example.com/virtual", "yes", "NoExecute")
 

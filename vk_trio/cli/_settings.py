@@ -359,9 +359,10 @@ def settings_from(
     elif env.get("APISERVER_CA_CERT_LOCATION"):
         client_ca = env["APISERVER_CA_CERT_LOCATION"]
         _check_ca("APISERVER_CA_CERT_LOCATION", client_ca)
-    # As in the Go command: without a client CA everyone is anonymous; with one, nobody is,
-    # unless asked for (then anonymous requests still go through authorization).
-    anonymous_auth = client_ca is None
+    # Secure by default, unlike the Go command (which lets everyone in without a client CA):
+    # anonymous access only when asked for; with a client CA, anonymous requests then still go
+    # through authorization.  See docs/differences.md.
+    anonymous_auth = False
     if args.anonymous_auth is not None:
         anonymous_auth = _bool("--anonymous-auth", args.anonymous_auth)
 
