@@ -12,6 +12,7 @@ import signal
 import struct
 import termios
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -264,3 +265,62 @@ class _PtyReader:
                 if not chunk:
                     raise AssertionError(f"pty closed before {needle!r}: {self.data!r}")
                 self.data += chunk
+
+
+async def test_official_python_client_stream_exec(
+    controlplane: ControlPlane, namespace: str
+) -> None:
+    """kubernetes.stream.stream() speaks WebSocket v4.channel.k8s.io to the API server."""
+    async with kubelet_node(controlplane, "pyclient") as vk:
+        await vk.running_pod(namespace, "web")
+
+        def run() -> tuple[str, int | None, str]:
+            from kubernetes import client, config  # noqa: PLC0415 - heavy import, this test only
+            from kubernetes.stream import stream  # noqa: PLC0415
+
+            new_client: Any = config.new_client_from_config
+            api = client.CoreV1Api(new_client(str(controlplane.kubeconfig)))
+
+            def session(command: list[str], *, stdin: bool = False) -> Any:
+                # _preload_content=False hands back the WSClient, which we close ourselves (the
+                # preloading path of the client leaves its socket open).
+                return stream(
+                    api.connect_get_namespaced_pod_exec,
+                    "web",
+                    namespace,
+                    command=command,
+                    stderr=True,
+                    stdin=stdin,
+                    stdout=True,
+                    tty=False,
+                    _preload_content=False,
+                )
+
+            def finish(ws: Any) -> None:
+                # websocket-client's close() skips closing the socket once the server has
+                # closed the WebSocket; shutdown() closes it.
+                ws.close()
+                ws.sock.shutdown()
+
+            echo = session(["echo", "from", "python"])
+            echo.run_forever(timeout=20)
+            output = echo.read_stdout()
+            finish(echo)
+            cat = session(["cat"], stdin=True)
+            cat.write_stdin("typed in\n")
+            echoed = ""
+            while "typed in" not in echoed:
+                cat.update(timeout=5)
+                echoed += cat.read_stdout(timeout=5) or ""
+            finish(cat)
+            failing = session(["exit", "6"])
+            failing.run_forever(timeout=20)
+            returncode = failing.returncode
+            finish(failing)
+            api.api_client.close()
+            return str(output), returncode, echoed
+
+        output, returncode, echoed = await trio.to_thread.run_sync(run)
+        assert output == "from python\n"
+        assert echoed == "typed in\n"
+        assert returncode == 6
