@@ -63,13 +63,13 @@ func killLeftovers(l layout) {
 		return
 	}
 	for _, pid := range st.Pids {
-		if pid > 0 && isOurProcess(pid, l.Dir) {
+		if pid > 0 && isComponentOf(pid, l.Dir) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for _, pid := range st.Pids {
-		for pid > 0 && isOurProcess(pid, l.Dir) && time.Now().Before(deadline) {
+		for pid > 0 && isComponentOf(pid, l.Dir) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}

@@ -202,3 +202,23 @@ func isOurProcess(pid int, words ...string) bool {
 	// A zombie still has a /proc entry but an empty cmdline.
 	return len(raw) > 0
 }
+
+// isComponentOf reports whether pid is a live vk-controlplane process working
+// on dir (the supervisor and API server name dir as an argument; scheduler
+// and controller manager name files inside it).
+func isComponentOf(pid int, dir string) bool {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(raw) == 0 {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	if !strings.HasPrefix(filepath.Base(args[0]), "vk-controlplane") {
+		return false
+	}
+	for _, a := range args[1:] {
+		if a == dir || strings.Contains(a, dir+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
