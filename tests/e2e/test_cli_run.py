@@ -65,6 +65,7 @@ def vk(controlplane: ControlPlane, tmp_path: Path) -> Iterator[VkProcess]:
         "VKUBELET_POD_IP": "127.0.0.1",
         "APISERVER_CERT_LOCATION": str(controlplane.kubelet_cert),
         "APISERVER_KEY_LOCATION": str(controlplane.kubelet_key),
+        "APISERVER_CA_CERT_LOCATION": str(controlplane.ca_cert),
     }
     proc = subprocess.Popen(
         [
@@ -127,6 +128,12 @@ def test_runs_a_pod_serves_metrics_and_stops_gracefully_on_sigterm(
         metrics = httpx.get(f"http://127.0.0.1:{vk.metrics}/metrics", timeout=5).text
         assert 'workqueue_adds_total{name="' in metrics
         assert 'vk_trio_api_request_duration_seconds_count{code="200",verb="GET"}' in metrics
+        # The kubelet API the process serves, reached the way users reach it: kubectl through
+        # the API server, which authenticates to us with its kubelet client certificate.
+        logs = controlplane.kubectl("logs", "-n", namespace, "web", "--tail", "2")
+        assert len(logs.stdout.splitlines()) == 2, logs.stdout
+        hello = controlplane.kubectl("exec", "-n", namespace, "web", "--", "echo", "hello")
+        assert hello.stdout == "hello\n"
         code, err = vk.stop()
     assert code == 0, err
     assert "graceful shutdown" in err

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 import math
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import trio
 
+from vk_trio.api import KubeletServer, KubeletServerConfig
 from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
 from vk_trio.node import NodeOptions, Taint, VirtualNode
 
@@ -18,7 +19,7 @@ from ._metrics_server import metrics_app, serve_metrics
 from ._provider import LoadedProvider
 from ._settings import Settings
 
-__all__ = ["STARTUP_FAILED", "node_options", "run_node"]
+__all__ = ["STARTUP_FAILED", "kubelet_server_config", "node_options", "run_node"]
 
 logger = logging.getLogger("vk_trio.cli")
 
@@ -40,6 +41,21 @@ def node_options(settings: Settings) -> NodeOptions:
         pod_sync_workers=settings.pod_sync_workers,
         status_workers=settings.status_workers,
         full_resync_period=settings.full_resync_period,
+    )
+
+
+def kubelet_server_config(settings: Settings) -> KubeletServerConfig:
+    """Map the command's settings onto the kubelet API server's configuration."""
+    return KubeletServerConfig(
+        node_name=settings.node_name,
+        tls_cert_file=settings.tls_cert_file,
+        tls_key_file=settings.tls_key_file,
+        listen_address=settings.listen_address,
+        port=settings.kubelet_port,
+        client_ca_file=settings.client_ca_file,
+        anonymous_auth=settings.anonymous_auth,
+        stream_idle_timeout=settings.stream_idle_timeout,
+        stream_creation_timeout=settings.stream_creation_timeout,
     )
 
 
@@ -82,8 +98,17 @@ async def _run(settings: Settings, provider: LoadedProvider) -> int:
             trio.open_nursery() as nursery,
         ):
             node = VirtualNode(options, client, provider.provider, resources=provider.resources)
+            server = KubeletServer(
+                kubelet_server_config(settings),
+                provider.provider,
+                client=client,
+                pods=lambda: node.lookups.pods.lister().list(),
+            )
             stopping = trio.Event()
-            nursery.start_soon(_on_signal, signals, node, stopping)
+            nursery.start_soon(_on_signal, signals, (node.stop, server.stop), stopping)
+            # As in the Go command, the kubelet API listens before the node registers, so the
+            # port it advertises answers from the first moment.
+            await nursery.start(server.run)
             if settings.metrics_address is not None:
                 app = metrics_app(healthy=lambda: node.ready.is_set() and not stopping.is_set())
                 urls = await nursery.start(
@@ -132,11 +157,12 @@ def _startup_failure(exc: BaseException) -> Exception | None:
 
 async def _on_signal(
     signals: AsyncIterator[int],
-    node: VirtualNode,
+    stops: tuple[Callable[[], None], ...],
     stopping: trio.Event,
 ) -> None:
     async for signum in signals:
         logger.info("received %s: graceful shutdown", signal.Signals(signum).name)
         stopping.set()
-        node.stop()
+        for stop in stops:
+            stop()
         return
