@@ -42,6 +42,7 @@ def test_demo_schedules_the_examples_onto_the_virtual_node_and_exits_cleanly(
         assert "Running" in line
         assert "vk-demo-test" in line
     assert "all 2 pods are Running on vk-demo-test" in result.stderr
+    assert "hello from inside hello-web\n" in out
     # Everything it started is gone: the control plane is down and vk-trio exited cleanly.
     log = (directory / "logs" / "vk-trio.log").read_text()
     assert "graceful shutdown" in log
