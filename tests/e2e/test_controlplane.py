@@ -432,9 +432,14 @@ def test_scheduler_binds_pod_to_matching_ready_node(
             return str(got["spec"]["nodeName"]) if got["spec"].get("nodeName") else None
 
         node_name = wait_for(bound, timeout=60, interval=0.5, message="pod bound")
-        events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]
-    assert node_name == target
-    assert any(e["reason"] == "Scheduled" for e in events)
+        assert node_name == target
+
+        # The scheduler records its event asynchronously, after the binding.
+        def scheduled() -> bool:
+            events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]
+            return any(e["reason"] == "Scheduled" for e in events)
+
+        wait_for(scheduled, timeout=30, interval=0.5, message="Scheduled event")
 
 
 def test_node_turns_not_ready_when_its_lease_is_not_renewed(
