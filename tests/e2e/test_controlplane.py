@@ -643,9 +643,18 @@ def _copy_of_script(tree: Path, main_go: str) -> Path:
     return script
 
 
+def _isolated_cache_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Our own binary cache, but Go's build cache where it was: Go derives its default from
+    XDG_CACHE_HOME too, and a cold standard library would make these tests slow."""
+    gocache = subprocess.run(
+        ["go", "env", "GOCACHE"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    return {**os.environ, "GOCACHE": gocache, "XDG_CACHE_HOME": str(tmp_path / "cache"), **extra}
+
+
 def test_build_failure_names_its_log(tmp_path: Path) -> None:
     script = _copy_of_script(tmp_path / "tree", "package main\n\nfunc main() { undefined() }\n")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = _isolated_cache_env(tmp_path)
     proc = subprocess.run(
         [str(script), "build"], capture_output=True, text=True, env=env, timeout=300, check=False
     )
@@ -673,7 +682,7 @@ def test_missing_go_is_reported(tmp_path: Path) -> None:
 
 def test_cached_build_is_reused(tmp_path: Path) -> None:
     script = _copy_of_script(tmp_path / "tree", "package main\n\nfunc main() {}\n")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = _isolated_cache_env(tmp_path)
 
     def path() -> str:
         proc = subprocess.run(
