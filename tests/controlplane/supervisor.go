@@ -211,9 +211,12 @@ func (s *supervisor) startAPIServer() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout())
 	defer cancel()
 	if err := waitAPIServer(ctx, s.l, s.p.Ports.APIServer, c); err != nil {
+		// Described before stopping, so that the log tail shows why it is
+		// not ready rather than its shutdown.
+		described := s.describeFailure("kube-apiserver", "apiserver", err)
 		s.apiserver = nil
 		c.stop(10 * time.Second)
-		return s.describeFailure("kube-apiserver", "apiserver", err)
+		return described
 	}
 	return nil
 }
@@ -224,11 +227,14 @@ func (s *supervisor) describeFailure(what, logName string, err error) error {
 	logPath := s.l.logPath(logName)
 	tailText := tail(logPath, 15)
 	reason := err.Error()
+	if errors.Is(err, errTimedOut) {
+		reason = fmt.Sprintf("not ready within %ds (up --timeout)", s.p.TimeoutSeconds)
+	}
 	etcdTail := tail(s.l.logPath("etcd"), 40)
 	if strings.Contains(tailText, "address already in use") || strings.Contains(etcdTail, "address already in use") {
 		reason = "port trouble: address already in use on 127.0.0.1"
 	}
-	return fmt.Errorf("%s not ready: %s; see %s\n%s", what, reason, logPath, tailText)
+	return fmt.Errorf("%s: %s; see %s\n%s", what, reason, logPath, tailText)
 }
 
 func (s *supervisor) startOthers() error {
@@ -427,18 +433,13 @@ func poll(ctx context.Context, c *child, ok func() bool) error {
 		case <-c.done:
 			return fmt.Errorf("process exited (%v)", c.err)
 		case <-ctx.Done():
-			return fmt.Errorf("timed out after waiting %v", ctxTimeout(ctx))
+			return errTimedOut
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }
 
-func ctxTimeout(ctx context.Context) string {
-	if d, ok := ctx.Deadline(); ok {
-		return "until " + d.Format(time.RFC3339)
-	}
-	return "too long"
-}
+var errTimedOut = errors.New("timed out")
 
 func get(client *http.Client, url string) bool {
 	resp, err := client.Get(url)

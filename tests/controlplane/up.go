@@ -194,6 +194,9 @@ func tail(path string, n int) string {
 		_, _ = f.Seek(-maxRead, io.SeekEnd)
 	}
 	data, _ := io.ReadAll(f)
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return "  (" + path + " is empty)"
+	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

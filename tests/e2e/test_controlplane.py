@@ -452,7 +452,7 @@ def test_node_turns_not_ready_when_its_lease_is_not_renewed(
         _make_ready_node(api, name, {}, [])
         # Renewing the Lease (as a kubelet does) keeps the node Ready well past the grace
         # period, even though its status is never updated again.
-        deadline = time.monotonic() + grace * 1.5
+        deadline = time.monotonic() + grace * 1.25
         while time.monotonic() < deadline:
             _renew_lease(api, name)
             assert _condition(api.get(f"/api/v1/nodes/{name}"), "Ready") == "True"
@@ -612,6 +612,20 @@ def test_up_refuses_a_running_dir_and_down_stops_everything(
         assert refused.returncode != 0
         assert "is not running" in refused.stderr
     assert _script("down", str(cp.dir)).returncode == 0  # idempotent
+
+
+def test_not_ready_in_time_is_reported_with_the_log_tail(tmp_path: Path) -> None:
+    directory = tmp_path / "slow"
+    proc = _script("up", str(directory), "--timeout", "1")
+    assert proc.returncode != 0
+    first, *tail_lines = proc.stderr.strip().splitlines()
+    assert first.startswith("vk-controlplane: error: kube-apiserver: not ready within 1s")
+    assert first.endswith(f"see {directory / 'logs' / 'apiserver.log'}")
+    assert tail_lines
+    assert all(line.startswith("  | ") for line in tail_lines)
+    # Nothing is left running.
+    assert not (directory / "run" / "supervisor.pid").exists()
+    assert _script("status", str(directory)).returncode != 0
 
 
 def test_errors_are_one_clear_line(tmp_path: Path) -> None:
