@@ -589,7 +589,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_up_refuses_a_running_dir_and_down_stops_everything(
-    controlplane_factory: StartControlPlane,
+    controlplane_factory: StartControlPlane, tmp_path: Path
 ) -> None:
     cp = controlplane_factory("lifecycle", with_scheduler=True)
     again = _script("up", str(cp.dir))
@@ -599,8 +599,20 @@ def test_up_refuses_a_running_dir_and_down_stops_everything(
 
     pids = cp.pids
     assert set(pids) == {"supervisor", "apiserver", "scheduler"}
-    down = _script("down", str(cp.dir))
+    # A running DIR is managed with its own binary: `down` works from a checkout whose sources
+    # do not even build (and with an empty binary cache).
+    broken = _copy_of_script(tmp_path / "tree", "package main\n\nfunc main() { undefined() }\n")
+    env = _isolated_cache_env(tmp_path)
+    down = subprocess.run(
+        [str(broken), "down", str(cp.dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert down.returncode == 0, down.stderr
+    assert not (tmp_path / "cache" / "vk-trio").exists()  # nothing was built
     for name, pid in pids.items():
         assert not _alive(pid), f"{name} (pid {pid}) still running"
     with socket.socket() as probe:
