@@ -18,6 +18,11 @@ import trio_websocket
 
 from vk_trio.api import FrontDoorLimits, KubeletServer, KubeletServerConfig
 from vk_trio.api.spdy import open_spdy_connection
+from vk_trio.api.streams import (
+    PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL,
+    TrioWebSocket,
+    WebSocketByteStream,
+)
 from vk_trio_mock import MockConfig, MockLogs
 
 from ._support import (
@@ -172,6 +177,35 @@ async def test_websocket_exec_over_tls_with_trio_websocket(tls: TlsFiles) -> Non
             with pytest.raises(trio_websocket.ConnectionClosed):
                 await ws.get_message()
             assert ws.closed is not None and ws.closed.code == 1000
+            nursery.cancel_scope.cancel()
+        await trio.aclose_forcefully(stream)
+
+
+async def test_port_forward_spdy_tunnelled_in_a_websocket(tls: TlsFiles) -> None:
+    async with serving(tls) as (_, port):
+        ctx = tls.client_context(alpn=["http/1.1"])
+        stream = await trio.open_ssl_over_tcp_stream("127.0.0.1", port, ssl_context=ctx)
+        async with trio.open_nursery() as nursery:
+            ws = await trio_websocket.wrap_client_stream(
+                nursery,
+                stream,
+                "127.0.0.1",
+                "/portForward/ns/p",
+                subprotocols=[PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL],
+            )
+            assert ws.subprotocol == PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL
+            tunnel = WebSocketByteStream(TrioWebSocket(ws))
+            async with open_spdy_connection(tunnel, client_side=True, linger=0) as conn:
+                for request_id in ("0", "1"):
+                    pair = [("port", "8080"), ("requestID", request_id)]
+                    error = await conn.open_stream([("streamType", "error"), *pair])
+                    data = await conn.open_stream([("streamType", "data"), *pair])
+                    await data.send_all(b"GET /t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    response = await read_to_eof(data)
+                    assert response.startswith(b"HTTP/1.1 200 ")
+                    assert b"mock echo server, pod ns/p, port 8080\n" in response
+                    await data.aclose()
+                    assert await read_to_eof(error) == b""
             nursery.cancel_scope.cancel()
         await trio.aclose_forcefully(stream)
 

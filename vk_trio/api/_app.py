@@ -51,18 +51,17 @@ from ._stats import (
     MetricsEncodingError,
     render_metric_families,
 )
-from ._websocket import IdleTimeoutTransport, run_idle_watchdog
+from ._websocket import serve_websocket_session
 from .spdy import SpdyConnection, SpdyConnectionClosed
 from .streams import (
     PORT_FORWARD_WEBSOCKET_PROTOCOLS,
+    PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL,
     REMOTE_COMMAND_WEBSOCKET_PROTOCOLS,
     AsgiWebSocket,
     StreamCreationTimeout,
     accept_spdy_remote_command,
     negotiate_websocket_subprotocol,
-    open_websocket_remote_command,
     serve_spdy_port_forward,
-    serve_websocket_port_forward,
 )
 
 __all__ = ["AppStatistics", "KubeletApp", "PodSource", "SpdyPlan"]
@@ -351,11 +350,11 @@ class KubeletApp:
         responder: _Responder,
     ) -> None:
         plan = self._validate_stream(head, match)
-        query = head.query()
-        ports = websocket_port_forward_ports(query) if plan is None else []
-        supported = (
-            PORT_FORWARD_WEBSOCKET_PROTOCOLS if plan is None else REMOTE_COMMAND_WEBSOCKET_PROTOCOLS
-        )
+        supported: tuple[str, ...]
+        if plan is None:
+            supported = (*PORT_FORWARD_WEBSOCKET_PROTOCOLS, PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL)
+        else:
+            supported = REMOTE_COMMAND_WEBSOCKET_PROTOCOLS
         offered = [str(p) for p in scope.get("subprotocols") or ()]
         chosen = negotiate_websocket_subprotocol(offered, supported)
         if chosen is None:
@@ -364,30 +363,32 @@ class KubeletApp:
                 f"requested protocol(s) are not supported: [{' '.join(offered)}]; "
                 f"supports [{' '.join(p for p in supported if p)}]",
             )
+        ports: list[int] = []
+        if plan is None and chosen != PORT_FORWARD_WEBSOCKET_TUNNEL_PROTOCOL:
+            # The tunnelled SPDY session carries its ports in stream headers instead.
+            ports = websocket_port_forward_ports(head.query())
         message = await receive()
         if message["type"] != "websocket.connect":
             return
         await responder._send({"type": "websocket.accept", "subprotocol": chosen or None})
         responder.status = 101
         websocket = AsgiWebSocket(receive, responder._send)
-        transport = IdleTimeoutTransport(websocket, self.stream_idle_timeout)
         self._streams_active += 1
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(run_idle_watchdog, transport, nursery.cancel_scope)
-                if plan is not None:
-                    async with open_websocket_remote_command(
-                        transport, chosen, plan.options
-                    ) as streams:
-                        await run_remote_command(self.provider, plan, streams)
-                else:
-                    handler = port_forward_handler(
-                        self.provider, match.params["namespace"], match.params["pod"]
-                    )
-                    await serve_websocket_port_forward(transport, chosen, ports, handler)
-                nursery.cancel_scope.cancel()
-            if transport.timed_out:
-                logger.info("WebSocket %s idle for %ss: closed", head.path, transport.timeout)
+            await serve_websocket_session(
+                websocket,
+                chosen,
+                provider=self.provider,
+                remote=plan,
+                port_forward=None
+                if plan is not None
+                else port_forward_handler(
+                    self.provider, match.params["namespace"], match.params["pod"]
+                ),
+                ports=ports,
+                idle_timeout=self.stream_idle_timeout,
+                creation_timeout=self.stream_creation_timeout,
+            )
         finally:
             self._streams_active -= 1
             with trio.CancelScope(shield=True), trio.move_on_after(5):
