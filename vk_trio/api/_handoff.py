@@ -128,6 +128,9 @@ class HypercornHandoff:
         self._app = app
         config = Config()
         config.keep_alive_timeout = keep_alive_timeout
+        # hypercorn closes a connection after 1,000 requests by default; Go's server (and the
+        # API server's connection pool talking to it) has no such limit.
+        config.keep_alive_max_requests = 1_000_000
         config.h11_max_incomplete_size = max_head_size
         config.h2_max_header_list_size = max_head_size
         config.h2_max_concurrent_streams = h2_max_concurrent_streams
