@@ -355,6 +355,29 @@ async def test_spdy_stream_creation_timeout_ends_the_session(
         assert trio.current_time() - start == pytest.approx(30.0, abs=1.5)
 
 
+async def test_idle_spdy_session_is_closed_and_the_command_cancelled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = make_app(await mock_with_pod(), stream_idle_timeout=30.0)
+    door = front_door(app)
+    async with connected(door) as client:
+        await client.send_all(
+            spdy_upgrade_request("/exec/ns/p/app?command=sleep&command=500&output=1")
+        )
+        status, _, rest = await read_response_head(client)
+        assert status == 101
+        start = trio.current_time()
+        async with open_spdy_connection(
+            client, client_side=True, initial_data=rest, linger=0
+        ) as conn:
+            await conn.open_stream([("streamType", "error")])
+            await conn.open_stream([("streamType", "stdout")])
+            await conn.wait_closed()
+        # Closed by the server's idle watchdog, long before `sleep 500` would have ended.
+        assert trio.current_time() - start == pytest.approx(30.0, abs=1.5)
+    assert app.statistics().streams_active == 0
+
+
 # -- WebSocket through the hand-off -----------------------------------------------------------
 
 
