@@ -35,6 +35,7 @@ EXPECTED = {
     "TransportStatistics",
     "Unauthorized",
     "WatchEvent",
+    "error_from_status",
     "load_config",
     "load_in_cluster_config",
     "resource_path",

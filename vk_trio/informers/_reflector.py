@@ -25,6 +25,7 @@ from vk_trio.kube import (
     InternalError,
     TooManyRequests,
     WatchEvent,
+    error_from_status,
 )
 
 from ._backoff import Backoff, watch_timeout_seconds
@@ -386,7 +387,7 @@ class Reflector:
         kind = event.type
         obj = event.object
         if kind == "ERROR":
-            raise _status_error(obj)
+            raise error_from_status(obj)
         rv = resource_version_of(obj)
         if kind == "ADDED":
             self._sink.add(obj)
@@ -459,25 +460,6 @@ def _page_items(page: Mapping[str, Any]) -> list[Object]:
 def _page_rv(page: Mapping[str, Any]) -> str:
     rv = (page.get("metadata") or {}).get("resourceVersion")
     return rv if isinstance(rv, str) else ""
-
-
-def _status_error(status: Mapping[str, Any]) -> ApiError:
-    """The exception for a watch ERROR event's Status: only the kinds the loop tells apart."""
-    raw_code = status.get("code")
-    code = raw_code if isinstance(raw_code, int) else 0
-    reason = status.get("reason") if isinstance(status.get("reason"), str) else None
-    message = str(status.get("message") or reason or f"watch error {code}")
-    kwargs: dict[str, Any] = {"status_code": code, "reason": reason, "status": dict(status)}
-    if code == 410 or reason in ("Gone", "Expired"):
-        return Gone(message, **kwargs)
-    if code == 429 or reason == "TooManyRequests":
-        details = status.get("details") or {}
-        retry = details.get("retryAfterSeconds") if isinstance(details, Mapping) else None
-        retry_after = float(retry) if isinstance(retry, int | float) else None
-        return TooManyRequests(message, retry_after=retry_after, **kwargs)
-    if reason == "InternalError" or (code >= 500 and reason is None):
-        return InternalError(message, **kwargs)
-    return ApiError(message, **kwargs)
 
 
 def _is_expired(exc: ApiError) -> bool:

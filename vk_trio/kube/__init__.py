@@ -31,6 +31,7 @@ from ._errors import NotFound as NotFound
 from ._errors import ServerTimeout as ServerTimeout
 from ._errors import TooManyRequests as TooManyRequests
 from ._errors import Unauthorized as Unauthorized
+from ._errors import error_from_status as error_from_status
 from ._paths import resource_path as resource_path
 from ._ratelimit import RateLimiterStatistics as RateLimiterStatistics
 from ._ratelimit import TokenBucket as TokenBucket
@@ -72,6 +73,7 @@ __all__ = [
     "TransportStatistics",
     "Unauthorized",
     "WatchEvent",
+    "error_from_status",
     "load_config",
     "load_in_cluster_config",
     "resource_path",
