@@ -19,6 +19,10 @@ async def frames_until_close(client: AsgiWebSocketClient) -> tuple[list[Any], di
     """Messages the app sent after accepting, up to (and returning) its close message."""
     accepted = await client.next()
     assert accepted["type"] == "websocket.accept", accepted
+    return await frames_after_accept(client)
+
+
+async def frames_after_accept(client: AsgiWebSocketClient) -> tuple[list[Any], dict[str, Any]]:
     frames: list[Any] = []
     while True:
         message = await client.next()
@@ -114,16 +118,24 @@ async def test_channel_k8s_io_v1_writes_only_failure_text() -> None:
 async def test_tty_resize_reaches_the_provider() -> None:
     app = make_app(await mock_with_pod())
     client = AsgiWebSocketClient()
-    client.client_send(b'\x04{"Width":100,"Height":30}')
-    client.client_send(b"\x00size\r")
-    client.client_send(b"\x00exit 9\r")
-    await run_websocket(
-        app, "/exec/ns/p/app", b"command=sh&tty=1&input=1&output=1", ["v4.channel.k8s.io"], client
-    )
-    frames, _ = await frames_until_close(client)
-    channels = by_channel(frames)
-    assert b"100x30\r\n" in channels[1]
-    assert orjson.loads(channels[3])["details"]["causes"][0]["message"] == "9"
+    query = b"command=sh&tty=1&input=1&output=1"
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            run_websocket, app, "/exec/ns/p/app", query, ["v4.channel.k8s.io"], client
+        )
+        assert (await client.next())["type"] == "websocket.accept"
+        client.client_send(b'\x04{"Width":100,"Height":30}')
+        # Resize events travel on their own channel: ask until the shell has seen this one.
+        output = b""
+        while b"100x30\r\n" not in output:
+            await trio.testing.wait_all_tasks_blocked()
+            client.client_send(b"\x00size\r")
+            output = b""
+            while not output.endswith(b"$ "):  # up to the next prompt
+                output += (await client.next())["bytes"][1:]
+        client.client_send(b"\x00exit 9\r")
+        frames, _ = await frames_after_accept(client)
+    assert orjson.loads(by_channel(frames)[3])["details"]["causes"][0]["message"] == "9"
 
 
 async def test_attach_over_websocket() -> None:
