@@ -14,6 +14,7 @@ from typing import Any, Final
 
 #: Figures that get a median over repetitions (those that are numbers in every ok trial).
 MEDIAN_KEYS: Final = (
+    "time_to_all_created_s",
     "time_to_all_running_s",
     "pods_per_s",
     "latency_p50_s",
@@ -56,6 +57,9 @@ def figures(record: dict[str, Any]) -> dict[str, Any]:
     latencies = sorted(r - s for r, s in zip(running, sent, strict=True) if r >= 0 and s >= 0)
     n_running = len(latencies)
     out: dict[str, Any] = {"n": n, "running": n_running, "state": drive["state"]}
+    created = _present(drive["create_done"])
+    if len(created) == n:
+        out["time_to_all_created_s"] = max(created)
     last_running = max(_present(running), default=None)
     if n_running == n and last_running is not None:
         out["time_to_all_running_s"] = last_running

@@ -81,15 +81,16 @@ def _cell_running(m: dict[str, Any], cap_s: float) -> tuple[str, str]:
 def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
     """Markdown rows for a burst scenario."""
     rows = [
-        "| contender | all Running (s) | pods/s | p50 (s) | p99 (s) | max (s) | all deleted (s) "
+        "| contender | all created (s) | all Running (s) | pods/s | p50 (s) | p99 (s) | max (s) "
+        "| all deleted (s) "
         "| CPU (s) | peak RSS (MB) | API requests | trials all Running |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, res in step["results"].items():
         m = res["median"]
         if res.get("failure") and not m.get("trials_ok") and not m.get("trials_capped"):
             rows.append(
-                f"| {labels.get(name, name)} | failed: {_one_line(res['failure'])} |" + " |" * 9
+                f"| {labels.get(name, name)} | failed: {_one_line(res['failure'])} |" + " |" * 10
             )
             continue
         t_all, rate = _cell_running(m, step["cap_s"])
@@ -101,7 +102,8 @@ def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
                 deleted += f", {m['deleted_per_s_so_far']:.1f}/s"
             deleted += ")"
         rows.append(
-            f"| {labels.get(name, name)} | {t_all} | {rate} | {_fmt(p50, '{:.2f}')} "
+            f"| {labels.get(name, name)} | {_fmt(m.get('time_to_all_created_s'))} "
+            f"| {t_all} | {rate} | {_fmt(p50, '{:.2f}')} "
             f"| {_fmt(m.get('latency_p99_s'), '{:.2f}')} "
             f"| {_fmt(m.get('latency_max_s'), '{:.2f}')} "
             f"| {deleted} | {_fmt(m.get('cpu_s'))} "

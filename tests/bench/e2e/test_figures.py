@@ -17,6 +17,7 @@ def _drive(**over: Any) -> dict[str, Any]:
         "running_end_unix": 1004.0,
         "delete_start_unix": 1005.0,
         "create_sent": [0.0, 0.1, 0.2, 0.3],
+        "create_done": [0.05, 0.15, 0.25, 0.5],
         "running": [1.0, 1.1, 2.2, 4.0],
         "gone": [6.0, 6.5, 7.0, 9.0],
         "create_errors": 0,
@@ -53,6 +54,7 @@ def test_percentile_is_nearest_rank() -> None:
 def test_figures_of_a_complete_trial() -> None:
     f = _figures.figures(_record(_drive()))
     assert f["running"] == 4
+    assert f["time_to_all_created_s"] == 0.5
     assert f["time_to_all_running_s"] == 4.0
     assert f["pods_per_s"] == 1.0
     assert f["latency_p50_s"] == pytest.approx(1.0)  # latencies 1.0, 1.0, 2.0, 3.7
