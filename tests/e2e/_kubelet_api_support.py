@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import socket
 import subprocess
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +35,68 @@ from vk_trio_mock import MockConfig, MockLogs, MockProvider
 from ._node_support import JSON, RunningNode, eventually, running_node
 
 
-def host_address() -> str:
-    """A non-loopback IPv4 address of this machine.
+@attrs.define
+class NamespaceHost:
+    """A test host in a network namespace of the test's own, joined to the root namespace by a
+    veth pair: ``inner`` is its address, ``outer`` the root side's."""
+
+    namespace: str
+    inner: str
+    outer: str
+    relays: list[subprocess.Popen[str]] = attrs.field(factory=list)
+
+    def relay(self, port: int) -> None:
+        """Carry connections to ``inner:port`` on to ``outer:port`` (where the kubelet listens)."""
+        script = Path(__file__).with_name("_relay.py")
+        proc = subprocess.Popen(
+            [
+                *("ip", "netns", "exec", self.namespace, sys.executable, str(script)),
+                *(self.inner, str(port), self.outer, str(port)),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.relays.append(proc)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+
+
+@contextmanager
+def namespace_host() -> Iterator[NamespaceHost]:
+    """Create the namespace and veth pair (addresses in 10.231.0.0/16), remove them after.
 
     The API server refuses to proxy ``nodes/<n>/proxy`` to loopback addresses ("address not
-    allowed"), so the node-proxy tests need the kubelet on a real interface.  Connecting a UDP
-    socket sends nothing; it only picks the source address the routing table would use.
+    allowed"), so the node-proxy test needs its kubelet on an address that is not loopback; it
+    stays on this machine, on a test host of the test's own making.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("192.0.2.123", 9))
-        address = str(probe.getsockname()[0])
-    if ipaddress.ip_address(address).is_loopback:
-        raise AssertionError("node-proxy tests need a non-loopback IPv4 address on this machine")
-    return address
+    tag = os.urandom(3).hex()
+    namespace, outer_if, inner_if = f"vkt-{tag}", f"vkh{tag}", f"vkn{tag}"
+    subnet = int(tag, 16) % 16000 * 4
+    outer = f"10.231.{subnet // 256}.{subnet % 256 + 1}"
+    inner = f"10.231.{subnet // 256}.{subnet % 256 + 2}"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+    ip("netns", "add", namespace)
+    host = NamespaceHost(namespace, inner, outer)
+    try:
+        ip("link", "add", outer_if, "type", "veth", "peer", "name", inner_if)
+        ip("link", "set", inner_if, "netns", namespace)
+        ip("addr", "add", f"{outer}/30", "dev", outer_if)
+        ip("link", "set", outer_if, "up")
+        ip("-n", namespace, "addr", "add", f"{inner}/30", "dev", inner_if)
+        ip("-n", namespace, "link", "set", inner_if, "up")
+        ip("-n", namespace, "link", "set", "lo", "up")
+        yield host
+    finally:
+        for proc in host.relays:
+            proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        subprocess.run(["ip", "link", "del", outer_if], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
 
 
 def issue_certificate(
@@ -128,12 +177,17 @@ async def kubelet_node(
     hint: str,
     *,
     address: str = "127.0.0.1",
+    advertise: str | None = None,
+    relay: Callable[[int], None] | None = None,
     serving: tuple[Path, Path] | None = None,
     mock_config: MockConfig | None = None,
     **server_options: Any,
 ) -> AsyncIterator[KubeletNode]:
     """Start the kubelet API (TLS with the harness CA as client CA, webhook auth through the
-    admin client), then register a node pointing at it; everything stopped at the end."""
+    admin client), then register a node pointing at it; everything stopped at the end.
+
+    The server listens on ``address``; the node advertises ``advertise`` (default: the same),
+    and ``relay(port)``, if given, is called once the port is known (see :func:`namespace_host`)."""
     cert, key = serving or (cp.kubelet_cert, cp.kubelet_key)
     config = KubeConfig.for_server(cp.server, ssl_context=cp.ssl_context())
     mock_config = mock_config or MockConfig(logs=MockLogs(interval=0.25))
@@ -153,6 +207,9 @@ async def kubelet_node(
             client=client,
         )
         port: int = await nursery.start(server.run)
+        if relay is not None:
+            await trio.to_thread.run_sync(relay, port)
+        address = advertise or address
         mock = MockProvider(
             node_name=name, config=mock_config, internal_ip=address, daemon_port=port
         )

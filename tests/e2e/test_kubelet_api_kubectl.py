@@ -4,6 +4,7 @@ by the API server) and with plain SPDY."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -25,11 +26,11 @@ from vk_trio_mock import MockConfig, MockLogs
 from ._kubelet_api_support import (
     TRANSPORTS,
     background_process,
-    host_address,
     issue_certificate,
     kubectl,
     kubectl_command,
     kubelet_node,
+    namespace_host,
 )
 
 
@@ -214,13 +215,28 @@ async def test_port_forward_carries_http_requests(
 async def test_node_proxy_stats_summary_and_metrics_resource(
     controlplane: ControlPlane, namespace: str, tmp_path: Path
 ) -> None:
-    # The API server will not proxy to loopback: serve on a real interface with a certificate
-    # for that address, signed by the harness CA the API server trusts for kubelets.
-    address = host_address()
+    with contextlib.ExitStack() as stack:
+        await _node_proxy(controlplane, namespace, tmp_path, stack)
+
+
+async def _node_proxy(
+    controlplane: ControlPlane, namespace: str, tmp_path: Path, stack: contextlib.ExitStack
+) -> None:
+    # The API server will not proxy to loopback: the node advertises a test host in a network
+    # namespace of the test's own (relaying to our server), with a certificate for that address
+    # signed by the harness CA the API server trusts for kubelets.
+    host = stack.enter_context(namespace_host())
     serving = issue_certificate(
-        controlplane, tmp_path, common_name="vk-api-kubelet", ip_addresses=[address], server=True
+        controlplane, tmp_path, common_name="vk-api-kubelet", ip_addresses=[host.inner], server=True
     )
-    async with kubelet_node(controlplane, "proxy", address=address, serving=serving) as vk:
+    async with kubelet_node(
+        controlplane,
+        "proxy",
+        address=host.outer,
+        advertise=host.inner,
+        relay=host.relay,
+        serving=serving,
+    ) as vk:
         await vk.running_pod(namespace, "web")
         base = f"/api/v1/nodes/{vk.name}/proxy"
         summary = await kubectl(controlplane, "get", "--raw", f"{base}/stats/summary")
