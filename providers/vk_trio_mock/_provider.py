@@ -450,18 +450,30 @@ class MockProvider:
         return {"node": {"nodeName": self._node_name, "startTime": self._start_time}, "pods": pods}
 
     async def get_metrics_resource(self) -> list[MetricFamily]:
-        """Node, pod and container CPU/memory families, every sample 100 (as the Go mock)."""
+        """The resource-metrics families metrics-server reads, every value 100 (as the Go mock).
+
+        Labels are the kubelet's (``container``, ``namespace``, ``pod``; none on node samples)
+        and every sample carries a timestamp, so ``kubectl top`` through a real metrics-server
+        sees the mock's pods; the Go mock's ``NodeName``/``PodName`` labels are not read by it.
+        """
         await trio.lowlevel.checkpoint()
-        node_labels = (("NodeName", self._node_name),)
+        stamp = int(self._wall_clock().timestamp() * 1000)
         pod_samples: list[MetricSample] = []
         container_samples: list[MetricSample] = []
-        for pod in self._pods.values():
-            pod_labels = (*node_labels, ("PodName", pod["metadata"]["name"]))
-            pod_samples.append(MetricSample(labels=pod_labels, value=100.0))
+        start_samples: list[MetricSample] = []
+        for key, pod in self._pods.items():
+            meta = pod["metadata"]
+            pod_labels = (("namespace", meta.get("namespace", "")), ("pod", meta["name"]))
+            pod_samples.append(MetricSample(labels=pod_labels, value=100.0, timestamp_ms=stamp))
+            created = self._created.get(key)
+            started = created.timestamp() if created is not None else stamp / 1000
             for container in pod.get("spec", {}).get("containers", ()):
-                labels = (*pod_labels, ("containerName", container["name"]))
-                container_samples.append(MetricSample(labels=labels, value=100.0))
-        node_sample = (MetricSample(labels=node_labels, value=100.0),)
+                labels = (("container", container["name"]), *pod_labels)
+                container_samples.append(
+                    MetricSample(labels=labels, value=100.0, timestamp_ms=stamp)
+                )
+                start_samples.append(MetricSample(labels=labels, value=started))
+        node_sample = (MetricSample(value=100.0, timestamp_ms=stamp),)
         families = [
             MetricFamily(name="node_cpu_usage_seconds_total", type="counter", samples=node_sample),
             MetricFamily(name="node_memory_working_set_bytes", type="gauge", samples=node_sample),
@@ -476,6 +488,11 @@ class MockProvider:
                 ),
                 MetricFamily(
                     name="container_memory_working_set_bytes", type="gauge", samples=containers
+                ),
+                MetricFamily(
+                    name="container_start_time_seconds",
+                    type="gauge",
+                    samples=tuple(start_samples),
                 ),
             ]
         return families

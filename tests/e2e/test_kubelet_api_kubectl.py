@@ -249,7 +249,9 @@ async def _node_proxy(
         assert metrics.returncode == 0, metrics.stderr
         text = metrics.stdout.decode()
         assert "# TYPE node_cpu_usage_seconds_total counter\n" in text
-        assert f'pod_memory_working_set_bytes{{NodeName="{vk.name}",PodName="web"}} 100\n' in text
+        pod_line = f'pod_memory_working_set_bytes{{namespace="{namespace}",pod="web"}} 100 '
+        assert pod_line in text
+        assert f'container_start_time_seconds{{container="app",namespace="{namespace}"' in text
         pods = await kubectl(controlplane, "get", "--raw", f"{base}/pods")
         assert pods.returncode == 0, pods.stderr
         listed = orjson.loads(pods.stdout)

@@ -410,12 +410,19 @@ async def test_metrics_resource_families() -> None:
     assert families["pod_cpu_usage_seconds_total"].type == "counter"
     assert families["pod_memory_working_set_bytes"].type == "gauge"
     (pod_sample,) = families["pod_cpu_usage_seconds_total"].samples
-    assert pod_sample.labels == (("NodeName", "vk"), ("PodName", "p"))
+    namespace = pod_sample.labels[0][1]
+    assert pod_sample.labels == (("namespace", namespace), ("pod", "p"))
+    (node_sample,) = families["node_cpu_usage_seconds_total"].samples
+    assert node_sample.labels == ()
     container = families["container_cpu_usage_seconds_total"].samples
     assert len(container) == 3
-    assert all(s.labels[1] == ("PodName", "p") for s in container)
-    assert container[2].labels[2] == ("containerName", "c2")
-    assert all(s.value == 100.0 for f in families.values() for s in f.samples)
+    assert all(s.labels[1:] == (("namespace", namespace), ("pod", "p")) for s in container)
+    assert container[2].labels[0] == ("container", "c2")
+    usage = [f for name, f in families.items() if name != "container_start_time_seconds"]
+    assert all(s.value == 100.0 and s.timestamp_ms for f in usage for s in f.samples)
+    starts = families["container_start_time_seconds"].samples
+    assert [s.labels for s in starts] == [s.labels for s in container]
+    assert all(s.value > 0 for s in starts)
 
 
 async def test_pod_handed_in_is_kept_not_copied() -> None:
