@@ -143,19 +143,25 @@ def arrival_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
 def steady_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
     """Markdown rows for the steady-state scenario (CPU while nothing changes)."""
     rows = [
-        f"| contender | CPU over {step['hold_s']:.0f} s (s) | mean cores | RSS (MB) "
-        "| set-up: all Running (s) |",
-        "|---|---:|---:|---:|---:|",
+        f"| contender | CPU over {step['hold_s']:.0f} s (s) | mean cores "
+        "| CPU per 1,000 pods per minute (s) | RSS (MB) | set-up: all Running (s) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, res in step["results"].items():
         m = res["median"]
         if not m.get("trials_ok"):
             why = res.get("failure") or "did not get all pods Running within the set-up cap"
-            rows.append(f"| {labels.get(name, name)} | {_one_line(why)} | | | |")
+            rows.append(f"| {labels.get(name, name)} | {_one_line(why)} | | | | |")
             continue
+        cpu = m.get("hold_cpu_s")
+        per_k_min = (
+            None
+            if cpu is None or not step.get("hold_s")
+            else cpu / (step["n"] / 1000) / (step["hold_s"] / 60)
+        )
         rows.append(
-            f"| {labels.get(name, name)} | {_fmt(m.get('hold_cpu_s'))} "
-            f"| {_fmt(m.get('hold_cores'), '{:.3f}')} "
+            f"| {labels.get(name, name)} | {_fmt(cpu)} "
+            f"| {_fmt(m.get('hold_cores'), '{:.3f}')} | {_fmt(per_k_min, '{:.3f}')} "
             f"| {_fmt(m.get('rss_all_running_mb'), '{:.0f}')} "
             f"| {_fmt(m.get('time_to_all_running_s'))} |"
         )

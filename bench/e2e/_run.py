@@ -71,6 +71,9 @@ def full_plan(contenders: Sequence[str] = FULL_CONTENDERS, reps: int = 3) -> lis
     # steady-state set-up has its own, longer cap; the measurement is the 5-minute hold.
     steady = _trial.Scenario("steady", 10000, delete=False, hold_s=300.0, cap_s=3600.0)
     steps.append(Step(steady, 1, steady_for, "steady"))
+    # The same at 2,000 pods, which the Go version reaches in minutes: a like-for-like pair.
+    small = _trial.Scenario("steady", 2000, delete=False, hold_s=300.0, cap_s=1200.0)
+    steps.append(Step(small, 1, steady_for, "steady"))
     return [s for s in steps if s.contenders]
 
 
@@ -129,6 +132,16 @@ def run_suite(
         "contenders": {},
         "steps": [],
     }
+    # Read what is to be merged into before the first step overwrites the file (each step is
+    # written as soon as it is done, so a long run interrupted half-way keeps what it measured).
+    old = json.loads(results_path.read_text()) if merge and results_path.exists() else None
+
+    def save() -> dict[str, Any]:
+        out = results if old is None else merge_results(old, results)
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_path.write_text(json.dumps(out, indent=1) + "\n")
+        return out
+
     failed: dict[str, str] = {}
     for name, c in contenders.items():
         try:
@@ -172,33 +185,41 @@ def run_suite(
                 done["command"] = results["command"]
                 done["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 results["steps"].append(done)
-                results_path.parent.mkdir(parents=True, exist_ok=True)
-                results_path.write_text(json.dumps(results, indent=1) + "\n")
+                results["failed_contenders"] = failed
+                save()
         finally:
             if own:
                 subprocess.run([str(SCRIPT), "down", str(state)], check=False)
     results["failed_contenders"] = failed
-    if merge and results_path.exists():
-        results = merge_results(json.loads(results_path.read_text()), results)
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(json.dumps(results, indent=1) + "\n")
-    return results
+    return save()
 
 
 def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """``new`` on top of ``old``: steps of the same scenario are replaced, others kept.
+    """``new`` on top of ``old``: what was run again replaces what was there, the rest is kept.
 
-    Lets a long benchmark be run in parts (``--merge``); every step keeps the command and the
-    time it was measured with, and the contenders' descriptions are united.
+    Lets a long benchmark be run in parts (``--merge``). Within a scenario run in both, the
+    contenders run anew replace their old results and the others keep theirs (so a slow
+    contender can be measured by a run of its own); the step then names both commands. The
+    contenders' descriptions are united.
     """
-    steps = list(old.get("steps", []))
+    steps = [dict(s) for s in old.get("steps", [])]
     keys = [s["scenario"] for s in steps]
     for step in new["steps"]:
-        if step["scenario"] in keys:
-            steps[keys.index(step["scenario"])] = step
-        else:
+        if step["scenario"] not in keys:
             steps.append(step)
             keys.append(step["scenario"])
+            continue
+        i = keys.index(step["scenario"])
+        before = steps[i]
+        fresh = step.get("results", {})
+        kept = {k: v for k, v in before.get("results", {}).items() if k not in fresh}
+        merged_step = dict(step)
+        if kept:
+            merged_step["results"] = {**kept, **fresh}
+        if kept:
+            commands = [before.get("command", ""), step.get("command", "")]
+            merged_step["command"] = "; ".join(dict.fromkeys(c for c in commands if c))
+        steps[i] = merged_step
     merged = dict(new)
     merged["steps"] = steps
     merged["contenders"] = {**old.get("contenders", {}), **new["contenders"]}
@@ -207,7 +228,9 @@ def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if name not in new.get("failed_contenders", {}):
             failed.pop(name, None)
     merged["failed_contenders"] = failed
-    merged["command"] = "; ".join(sorted({s.get("command", "") for s in steps} - {""}))
+    merged["command"] = "; ".join(
+        dict.fromkeys(c for s in steps for c in s.get("command", "").split("; ") if c)
+    )
     return merged
 
 

@@ -65,6 +65,8 @@ def test_defaults_match_the_go_command(files: Files) -> None:
         pod_ip="",
         kube_api_qps=200.0,
         kube_api_burst=400,
+        event_qps=50.0,
+        event_burst=100,
     )
     assert settings.kubelet_version == f"v1.31.4-vk-{__version__}"
     assert settings.kubelet_address == Address("", 10250)
@@ -104,6 +106,9 @@ def test_every_flag_is_read(files: Files) -> None:
         "50.5",
         "--kube-api-burst",
         "70",
+        "--event-qps",
+        "7.5",
+        "--event-burst=9",
         "--namespace",
         "ignored",
         "--enable-node-lease",
@@ -123,6 +128,7 @@ def test_every_flag_is_read(files: Files) -> None:
     assert settings.client_ca_file == str(files.ca)
     assert settings.anonymous_auth is True
     assert (settings.kube_api_qps, settings.kube_api_burst) == (50.5, 70)
+    assert (settings.event_qps, settings.event_burst) == (7.5, 9)
 
 
 def test_every_variable_is_read(files: Files) -> None:
@@ -285,6 +291,10 @@ def test_zero_startup_timeout_means_wait_forever(files: Files) -> None:
         (["--kube-api-qps", "fast"], '--kube-api-qps: "fast" is not a number'),
         (["--kube-api-qps", "nan"], "--kube-api-qps: the request rate must be greater than 0"),
         (["--kube-api-burst", "0"], "--kube-api-burst: the request burst must be greater than 0"),
+        (["--event-qps", "-1"], "--event-qps: the request rate must be greater than 0"),
+        (["--event-qps", "inf"], "--event-qps: the request rate must be greater than 0"),
+        (["--event-qps", "lots"], '--event-qps: "lots" is not a number'),
+        (["--event-burst", "x"], "--event-burst: "),
         (["--trace-exporter", "jaeger"], "--trace-exporter: tracing is not supported by vk-trio"),
         (["--trace-sample-rate", "50"], "--trace-sample-rate: tracing is not supported"),
     ],

@@ -142,3 +142,28 @@ async def test_graceful_stop_flushes_work(autojump_clock: trio.testing.MockClock
     assert kube.objects[pod_path("ns", "web")]["status"]["phase"] == "Running"
     events = [o for p, o in kube.objects.items() if "/events/" in p]
     assert [e["reason"] for e in events] == ["ProviderCreateSuccess"]
+
+
+async def test_events_go_through_their_own_client(autojump_clock: trio.testing.MockClock) -> None:
+    """With ``event_client`` (the CLI's rate-limited event client) no event uses the main one."""
+    kube = FakeKube()
+    event_kube = FakeKube()
+    node = VirtualNode(
+        options(),
+        kube,
+        FakeProvider(),
+        registry=CollectorRegistry(),
+        event_client=event_kube,
+        now=wall_clock,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(node.run)
+        kube.put(pod_path("ns", "web"), make_pod("web"))
+        with trio.fail_after(5):
+            while kube.objects[pod_path("ns", "web")]["status"].get("phase") != "Running":
+                await kube.changed.wait()
+        await trio.sleep(1)
+        node.stop()
+    assert not [p for p in kube.objects if "/events/" in p]
+    events = [o for p, o in event_kube.objects.items() if "/events/" in p]
+    assert [e["reason"] for e in events] == ["ProviderCreateSuccess"]

@@ -88,6 +88,8 @@ def build_parser() -> _Parser:
     add("--anonymous-auth", nargs="?", const="true", metavar="BOOL", help="allow anonymous access")
     add("--kube-api-qps", metavar="QPS", help="API request rate (default: 200)")
     add("--kube-api-burst", metavar="N", help="API request burst (default: 400)")
+    add("--event-qps", metavar="QPS", help="event write rate, its own budget (default: 50)")
+    add("--event-burst", metavar="N", help="event write burst (default: 100)")
     # Accepted for compatibility with the Go command, which ignores them too.
     add("--namespace", help=hidden)
     add("--enable-node-lease", nargs="?", const="true", help=hidden)

@@ -87,17 +87,25 @@ async def _run(settings: Settings, provider: LoadedProvider) -> int:
     config = await load_config(settings.kubeconfig)
     options = node_options(settings)
     failure: Exception | None = None
+    observe = ApiRequestMetrics().observe
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with (
             KubeClient(
-                config,
-                qps=settings.kube_api_qps,
-                burst=settings.kube_api_burst,
-                observer=ApiRequestMetrics().observe,
+                config, qps=settings.kube_api_qps, burst=settings.kube_api_burst, observer=observe
             ) as client,
+            # Events on a client of their own, with their own rate budget, as the kubelet does.
+            KubeClient(
+                config, qps=settings.event_qps, burst=settings.event_burst, observer=observe
+            ) as event_client,
             trio.open_nursery() as nursery,
         ):
-            node = VirtualNode(options, client, provider.provider, resources=provider.resources)
+            node = VirtualNode(
+                options,
+                client,
+                provider.provider,
+                resources=provider.resources,
+                event_client=event_client,
+            )
             server = KubeletServer(
                 kubelet_server_config(settings),
                 provider.provider,

@@ -102,6 +102,8 @@ class Settings:
     pod_ip: str
     kube_api_qps: float
     kube_api_burst: int
+    event_qps: float = 50.0
+    event_burst: int = 100
     kubelet_version: str = KUBELET_VERSION
 
     @property
@@ -370,17 +372,16 @@ def settings_from(
     if pod_ip:
         pod_ip = _ip("VKUBELET_POD_IP", pod_ip)
 
-    try:
-        qps = float(args.kube_api_qps) if args.kube_api_qps is not None else 200.0
-    except ValueError:
-        raise SettingsError("--kube-api-qps", f'"{args.kube_api_qps}" is not a number') from None
-    if not qps > 0 or qps == float("inf"):
-        raise SettingsError(
-            "--kube-api-qps", f"the request rate must be greater than 0 (got {qps})"
-        )
+    qps = _rate("--kube-api-qps", args.kube_api_qps, 200.0)
     burst = 400
     if args.kube_api_burst is not None:
         burst = _positive_int("--kube-api-burst", args.kube_api_burst, "the request burst")
+    # Events get a budget of their own, as in the kubelet (--event-qps/--event-burst): a burst
+    # of pod events must not hold back the status writes that make pods Running.
+    event_qps = _rate("--event-qps", args.event_qps, 50.0)
+    event_burst = 100
+    if args.event_burst is not None:
+        event_burst = _positive_int("--event-burst", args.event_burst, "the event burst")
 
     return Settings(
         provider=provider,
@@ -412,4 +413,19 @@ def settings_from(
         pod_ip=pod_ip,
         kube_api_qps=qps,
         kube_api_burst=burst,
+        event_qps=event_qps,
+        event_burst=event_burst,
     )
+
+
+def _rate(flag: str, value: str | None, default: float) -> float:
+    """A request rate per second: a finite number greater than 0."""
+    if value is None:
+        return default
+    try:
+        rate = float(value)
+    except ValueError:
+        raise SettingsError(flag, f'"{value}" is not a number') from None
+    if not rate > 0 or rate == float("inf"):
+        raise SettingsError(flag, f"the request rate must be greater than 0 (got {rate})")
+    return rate

@@ -127,6 +127,7 @@ class VirtualNode:
         *,
         resources: LateResourceLookup | None = None,
         registry: CollectorRegistry | None = None,
+        event_client: KubeApi | None = None,
         now: Now = utc_now,
     ) -> None:
         if options.pod_sync_workers < 1:
@@ -139,7 +140,11 @@ class VirtualNode:
         self._resources = resources
         self._now = now
         name = options.node_name
-        self.events = EventRecorder(client, component=f"{name}/pod-controller", now=now)
+        # ``event_client`` (the kubelet's separate event client): events then spend a rate
+        # budget of their own instead of the one pod status writes need.
+        self.events = EventRecorder(
+            event_client or client, component=f"{name}/pod-controller", now=now
+        )
         self.informers = InformerFactory(client, resync_period=options.full_resync_period)
         self.lookups = ClusterLookups(
             pods=self.informers.informer(

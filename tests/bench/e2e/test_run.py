@@ -25,6 +25,9 @@ def test_quick_run_against_real_control_plane(
 ) -> None:
     cp = controlplane_factory("e2e-bench", profile="bench")
     results_path = tmp_path / "e2e-quick.json"
+    # --merge: a step measured earlier survives the run (each step's write merges, too).
+    earlier = {"scenario": "arrival-old", "group": "arrival", "command": "earlier", "results": {}}
+    results_path.write_text(json.dumps({"steps": [earlier], "contenders": {}}))
     returned = run_suite(
         quick_plan(("vk-trio", "ceiling")),
         quick=True,
@@ -32,9 +35,13 @@ def test_quick_run_against_real_control_plane(
         controlplane_dir=cp.dir,
         command="test",
         background_s=3.0,
+        merge=True,
     )
     results: dict[str, Any] = json.loads(results_path.read_text())
     assert results == json.loads(json.dumps(returned))
+    assert results["steps"][0] == earlier
+    assert results["command"] == "earlier; test"
+    results["steps"] = results["steps"][1:]
     assert results["control_plane"]["profile"] == "bench"
     assert results["failed_contenders"] == {}
     (step,) = results["steps"]
@@ -107,3 +114,31 @@ def test_merge_results_replaces_steps_of_the_same_scenario() -> None:
     assert merged["contenders"] == {"go-vk": {"label": "Go v2"}, "kwok": {"label": "kwok"}}
     assert merged["failed_contenders"] == {"kwok": "not installed"}
     assert merged["command"] == "a; b"
+
+
+def test_merge_keeps_the_other_contenders_of_a_scenario_run_again() -> None:
+    """A slow contender measured by a run of its own joins the others of the same scenario."""
+    old: dict[str, Any] = {
+        "steps": [
+            {
+                "scenario": "burst-10000",
+                "command": "run --contenders vk-trio,kwok",
+                "results": {"vk-trio": {"v": 1}, "kwok": {"v": 1}, "go-vk": {"v": 1}},
+            }
+        ],
+        "contenders": {},
+    }
+    new: dict[str, Any] = {
+        "steps": [
+            {
+                "scenario": "burst-10000",
+                "command": "run --contenders go-vk --reps 1",
+                "results": {"go-vk": {"v": 2}},
+            }
+        ],
+        "contenders": {},
+    }
+    (step,) = merge_results(old, new)["steps"]
+    assert step["results"] == {"vk-trio": {"v": 1}, "kwok": {"v": 1}, "go-vk": {"v": 2}}
+    assert step["command"] == "run --contenders vk-trio,kwok; run --contenders go-vk --reps 1"
+    assert old["steps"][0]["results"]["go-vk"] == {"v": 1}  # the inputs are not changed
