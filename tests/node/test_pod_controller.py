@@ -76,6 +76,35 @@ async def test_label_change_updates_and_status_change_does_not(
         assert len(provider.called("create_pod")) == 1
 
 
+async def test_a_running_pod_is_remembered_once(autojump_clock: trio.testing.MockClock) -> None:
+    """After the echo of our status write, what the controller remembers of the pod is the
+    cache's own object, not a second copy of it (memory per pod at 10,000 pods)."""
+    provider = FakeProvider()
+    async with running(provider) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        await h.wait_for(
+            lambda: (
+                (c := h.controller._pods.get(KEY)) is not None
+                and c["status"].get("phase") == "Running"
+            )
+        )
+        cached = h.controller._pods.get(KEY)
+        assert cached is not None
+        state = h.controller._known[KEY]
+        assert state.last_synced is cached
+        assert state.last_write is not None
+        assert state.last_write.result is cached["status"]
+        # the next status change is still written (the shared objects are not mutated)
+        assert provider.callback is not None
+        changed = dict(provider.pods[KEY])
+        changed["status"] = {**changed["status"], "message": "busy"}
+        provider.callback(changed)
+        await h.wait_for(lambda: (h.api_pod(KEY) or {})["status"].get("message") == "busy")
+        assert cached["status"].get("message") is None
+        assert provider.called("update_pod") == []
+
+
 async def test_status_is_written_only_when_it_differs(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

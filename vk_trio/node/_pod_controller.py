@@ -294,6 +294,20 @@ class PodController:
             self.status_queue.add(key)
         if pod_should_enqueue(old, new):
             self.sync_queue.add(key)
+        else:
+            self._share_with_cache(state, old, new)
+
+    @staticmethod
+    def _share_with_cache(state: PodState, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Point what we remember at the cache's newest object where it is the same, so a pod
+        is not kept twice (our last synced version, the cache's current one): at 10,000 pods
+        that is tens of megabytes."""
+        if state.last_synced is old and pods_effectively_equal(old, new):
+            state.last_synced = new
+        written = state.last_write
+        status = new.get("status")
+        if written is not None and written.result is not status and written.result == status:
+            state.last_write = attrs.evolve(written, result=status)
 
     def _on_delete(self, obj: dict[str, Any] | DeletedFinalStateUnknown) -> None:
         # A tombstone (deletion missed while disconnected) is handled like any delete, so the
