@@ -43,9 +43,10 @@ the cap and the throughput so far.
   so absolute figures move from run to run; comparisons within one run are what is meaningful.
 
 **Contenders.**
-* *vk-trio*: `vk-trio --provider mock` at its defaults (client limit 200 QPS / burst 400,
-  10 sync workers), and *vk-trio-tuned* with `--kube-api-qps 5000 --kube-api-burst 10000
-  --pod-sync-workers 32 --status-workers 32`.
+* *vk-trio*: `vk-trio --provider mock` at its defaults (client limit 200 QPS / burst 400;
+  events on a client of their own at 50 QPS / burst 100, as the kubelet's `--event-qps`;
+  10 sync and 10 status workers), and *vk-trio-tuned* with `--kube-api-qps 5000
+  --kube-api-burst 10000 --pod-sync-workers 32 --status-workers 32`.
 * *Go virtual-kubelet v1.14.1* (`go install`, stock flags, its mock provider). Two stock
   settings bound it: the client runs at client-go's default 5 QPS / burst 10 and every pod
   event passes a 10 qps token bucket; and after a pod's deletion it waits the pod's grace period
@@ -405,6 +406,8 @@ def section(results: dict[str, Any], pngs: Sequence[Path]) -> str:
                 "",
             ]
             out += steady_table(step, labels)
+        if step.get("when") or step.get("command"):
+            out += ["", f"_Measured {step.get('when', '')} by `{step.get('command', '')}`._"]
         out.append("")
         for kind in ("running", "cdf"):
             name = f"e2e-{kind}-{step['scenario']}.png"

@@ -39,6 +39,15 @@ DEFAULT_PAGE_SIZE = 500
 VERY_SHORT_WATCH = 1.0
 """A watch that ends within this many seconds without a single event counts as a failure."""
 
+VERY_SHORT_WATCHES_BEFORE_RELIST = 2
+"""Very short empty watches in a row that make the reflector relist (client-go: the first).
+
+An overloaded API server ends a watcher that cannot keep up ("forcing watcher close due to
+unresponsiveness") - often right after it opened, while the server replays the backlog. Its
+resource version is still good, so the first such watch is retried from it after backoff; a
+relist, which would cost the server and us a full copy of every object (at 10,000 pods, hundreds
+of megabytes here), only follows a second one in a row."""
+
 INTERNAL_ERROR_RESET = 60.0
 """Internal-error retry window restarts when the previous internal error is older than this."""
 
@@ -315,6 +324,7 @@ class Reflector:
     async def _watch_loop(self) -> None:
         """Watch from the last RV; return (or raise) when a relist is needed."""
         opts = self._options
+        short_in_a_row = 0
         while True:
             timeout = watch_timeout_seconds(opts.min_watch_timeout, self._rng)
             read_timeout = timeout + opts.stall_grace
@@ -376,12 +386,19 @@ class Reflector:
                     continue
                 # The stream broke mid-way: resume it like a stream that ended.
                 self._note_error(exc, logging.INFO, "watch stream broken, resuming")
+            self._stats["watch_restarts"] += 1
             if events == 0 and trio.current_time() - started < VERY_SHORT_WATCH:
-                raise VeryShortWatchError(
+                short = VeryShortWatchError(
                     f"watch of {self.name} ended after "
                     f"{trio.current_time() - started:.3f} s with no event"
                 )
-            self._stats["watch_restarts"] += 1
+                short_in_a_row += 1
+                if short_in_a_row >= VERY_SHORT_WATCHES_BEFORE_RELIST:
+                    raise short
+                self._note_error(short, logging.INFO, "re-watching from the same version")
+                await self._sleep_backoff()
+                continue
+            short_in_a_row = 0
 
     def _handle_event(self, event: WatchEvent, defer_rv: bool) -> bool:
         kind = event.type
