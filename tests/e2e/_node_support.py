@@ -80,6 +80,23 @@ class RunningNode:
     async def reasons(self, namespace: str, name: str) -> list[str]:
         return [event["reason"] for event in await self.events_for(namespace, name)]
 
+    async def reasons_with(
+        self, namespace: str, name: str, *wanted: str, timeout: float = 30.0
+    ) -> list[str]:
+        """The object's event reasons once all of ``wanted`` are among them.
+
+        Events are posted by their own client, after the change they describe (and folded
+        into earlier ones by a later patch), so a test that has seen a pod Running polls
+        for the event rather than expecting it already there.
+        """
+
+        async def check() -> list[str] | None:
+            reasons = await self.reasons(namespace, name)
+            return reasons if all(reason in reasons for reason in wanted) else None
+
+        found: list[str] = await eventually(check, timeout=timeout)
+        return found
+
 
 async def eventually(
     check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, interval: float = 0.1
