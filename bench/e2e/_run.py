@@ -184,6 +184,11 @@ def run_suite(
                 done = _run_step(harness, step, contenders, failed)
                 done["command"] = results["command"]
                 done["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                # Each contender's figures carry their own provenance, so that a later
+                # --merge that replaces some of them names only the commands still behind
+                # the step.
+                for result in done["results"].values():
+                    result["command"], result["when"] = done["command"], done["when"]
                 results["steps"].append(done)
                 results["failed_contenders"] = failed
                 save()
@@ -199,8 +204,9 @@ def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
     Lets a long benchmark be run in parts (``--merge``). Within a scenario run in both, the
     contenders run anew replace their old results and the others keep theirs (so a slow
-    contender can be measured by a run of its own); the step then names both commands. The
-    contenders' descriptions are united.
+    contender can be measured by a run of its own); the step then names the commands behind
+    the results it still holds (each result's own ``command``; a result without one, from an
+    older file, is credited to its step's). The contenders' descriptions are united.
     """
     steps = [dict(s) for s in old.get("steps", [])]
     keys = [s["scenario"] for s in steps]
@@ -216,9 +222,11 @@ def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         merged_step = dict(step)
         if kept:
             merged_step["results"] = {**kept, **fresh}
-        if kept:
-            commands = [before.get("command", ""), step.get("command", "")]
-            merged_step["command"] = "; ".join(dict.fromkeys(c for c in commands if c))
+            commands = [r.get("command") or before.get("command", "") for r in kept.values()]
+            commands += [r.get("command") or step.get("command", "") for r in fresh.values()]
+            merged_step["command"] = "; ".join(
+                dict.fromkeys(part for c in commands for part in c.split("; ") if part)
+            )
         steps[i] = merged_step
     merged = dict(new)
     merged["steps"] = steps

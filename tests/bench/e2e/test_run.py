@@ -142,3 +142,34 @@ def test_merge_keeps_the_other_contenders_of_a_scenario_run_again() -> None:
     assert step["results"] == {"vk-trio": {"v": 1}, "kwok": {"v": 1}, "go-vk": {"v": 2}}
     assert step["command"] == "run --contenders vk-trio,kwok; run --contenders go-vk --reps 1"
     assert old["steps"][0]["results"]["go-vk"] == {"v": 1}  # the inputs are not changed
+
+
+def test_merge_names_only_the_commands_behind_the_results_it_keeps() -> None:
+    """A contender measured again drops the command of its replaced figures from the step."""
+    old: dict[str, Any] = {
+        "steps": [
+            {
+                "scenario": "burst-10000",
+                "command": "run --contenders vk-trio; run --contenders go-vk --reps 1",
+                "results": {
+                    "vk-trio": {"v": 1, "command": "run --contenders vk-trio"},
+                    "go-vk": {"v": 1, "command": "run --contenders go-vk --reps 1"},
+                },
+            }
+        ],
+        "contenders": {},
+    }
+    new: dict[str, Any] = {
+        "steps": [
+            {
+                "scenario": "burst-10000",
+                "command": "run --contenders go-vk --reps 3",
+                "results": {"go-vk": {"v": 2, "command": "run --contenders go-vk --reps 3"}},
+            }
+        ],
+        "contenders": {},
+    }
+    merged = merge_results(old, new)
+    (step,) = merged["steps"]
+    assert step["command"] == "run --contenders vk-trio; run --contenders go-vk --reps 3"
+    assert merged["command"] == step["command"]
