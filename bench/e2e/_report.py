@@ -354,6 +354,28 @@ def plots(results: dict[str, Any], out_dir: Path = PLOT_DIR) -> list[Path]:
     return written
 
 
+def provenance(step: dict[str, Any]) -> list[str]:
+    """The "_Measured ..._" line under a step's table: when and by which command.
+
+    A step assembled by ``--merge`` from several runs names each command with the contenders
+    it measured and when it finished (from each result's own ``command`` and ``when``).
+    """
+    groups: dict[str, tuple[list[str], str]] = {}
+    for name, result in step.get("results", {}).items():
+        command = result.get("command") or step.get("command", "")
+        names, when = groups.setdefault(command, ([], ""))
+        groups[command] = ([*names, name], max(when, result.get("when") or step.get("when", "")))
+    if len(groups) <= 1:
+        if not (step.get("when") or step.get("command")):
+            return []
+        return ["", f"_Measured {step.get('when', '')} by `{step.get('command', '')}`._"]
+    parts = [
+        f"`{command}` ({', '.join(names)}; finished {when})"
+        for command, (names, when) in groups.items()
+    ]
+    return ["", "_Measured by " + "; and by ".join(parts) + "._"]
+
+
 def section(results: dict[str, Any], pngs: Sequence[Path]) -> str:
     """The generated Markdown section (between the markers)."""
     m = results["machine"]
@@ -406,8 +428,7 @@ def section(results: dict[str, Any], pngs: Sequence[Path]) -> str:
                 "",
             ]
             out += steady_table(step, labels)
-        if step.get("when") or step.get("command"):
-            out += ["", f"_Measured {step.get('when', '')} by `{step.get('command', '')}`._"]
+        out += provenance(step)
         out.append("")
         for kind in ("running", "cdf"):
             name = f"e2e-{kind}-{step['scenario']}.png"

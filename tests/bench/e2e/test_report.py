@@ -1,4 +1,5 @@
-"""The targets table: both vk-trio variants, met / missed / not measured, from medians."""
+"""The e2e report: the targets table (both vk-trio variants, met / missed / not measured, from
+medians) and the provenance line under each table."""
 
 from __future__ import annotations
 
@@ -89,3 +90,25 @@ def test_steady_table_gives_cpu_per_thousand_pods_per_minute() -> None:
     assert rows[2] == "| vk-trio | 3.0 | 0.010 | 0.300 | 100 | 12.0 |"
     assert rows[3].startswith("| Go | did not get all pods Running within the set-up cap |")
     assert rows[3].count("|") == rows[2].count("|")
+
+
+def test_provenance_of_a_step_measured_by_one_command() -> None:
+    step = {"when": "T2", "command": "run all", "results": {"vk-trio": {}, "kwok": {}}}
+    assert _report.provenance(step) == ["", "_Measured T2 by `run all`._"]
+    assert _report.provenance({"results": {}}) == []
+
+
+def test_provenance_of_a_merged_step_names_each_command_with_its_contenders() -> None:
+    step = {
+        "when": "T3",
+        "command": "run a; run b",
+        "results": {
+            "vk-trio": {"command": "run a", "when": "T1"},
+            "kwok": {"command": "run a", "when": "T1"},
+            "go-vk": {"command": "run b", "when": "T3"},
+        },
+    }
+    assert _report.provenance(step) == [
+        "",
+        "_Measured by `run a` (vk-trio, kwok; finished T1); and by `run b` (go-vk; finished T3)._",
+    ]
