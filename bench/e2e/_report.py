@@ -358,7 +358,7 @@ def provenance(step: dict[str, Any]) -> list[str]:
     """The "_Measured ..._" line under a step's table: when and by which command.
 
     A step assembled by ``--merge`` from several runs names each command with the contenders
-    it measured and when it finished (from each result's own ``command`` and ``when``).
+    it measured and by when it was done (from each result's own ``command`` and ``when``).
     """
     groups: dict[str, tuple[list[str], str]] = {}
     for name, result in step.get("results", {}).items():
@@ -370,7 +370,7 @@ def provenance(step: dict[str, Any]) -> list[str]:
             return []
         return ["", f"_Measured {step.get('when', '')} by `{step.get('command', '')}`._"]
     parts = [
-        f"`{command}` ({', '.join(names)}; finished {when})"
+        f"`{command}` ({', '.join(names)}; done by {when})"
         for command, (names, when) in groups.items()
     ]
     return ["", "_Measured by " + "; and by ".join(parts) + "._"]

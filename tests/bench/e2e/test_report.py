@@ -110,5 +110,5 @@ def test_provenance_of_a_merged_step_names_each_command_with_its_contenders() ->
     }
     assert _report.provenance(step) == [
         "",
-        "_Measured by `run a` (vk-trio, kwok; finished T1); and by `run b` (go-vk; finished T3)._",
+        "_Measured by `run a` (vk-trio, kwok; done by T1); and by `run b` (go-vk; done by T3)._",
     ]
