@@ -79,6 +79,27 @@ def _cell_running(m: dict[str, Any], cap_s: float) -> tuple[str, str]:
     return "-", "-"
 
 
+RUNNING_ONLY_MARK: Final = "†"
+RUNNING_ONLY_NOTE: Final = (
+    f"{RUNNING_ONLY_MARK} Among the pods that were Running at the cap only: the others never got "
+    "there within it, so the latency of all pods is unknown beyond being longer."
+)
+
+
+def _p50_cell(m: dict[str, Any]) -> tuple[str, bool]:
+    """The p50 cell, and whether it is the p50 of the pods Running at the cap only."""
+    if m.get("latency_p50_s") is not None:
+        return _fmt(m["latency_p50_s"], "{:.2f}"), False
+    of_running = m.get("latency_p50_s_of_running")
+    if of_running is None:
+        return "-", False
+    return f"{of_running:.2f}{RUNNING_ONLY_MARK}", True
+
+
+def _with_note(rows: list[str], marked: bool) -> list[str]:
+    return [*rows, "", RUNNING_ONLY_NOTE] if marked else rows
+
+
 def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
     """Markdown rows for a burst scenario."""
     rows = [
@@ -87,6 +108,7 @@ def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
         "| CPU (s) | peak RSS (MB) | API requests | trials all Running |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    marked = False
     for name, res in step["results"].items():
         m = res["median"]
         if res.get("failure") and not m.get("trials_ok") and not m.get("trials_capped"):
@@ -95,7 +117,8 @@ def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
             )
             continue
         t_all, rate = _cell_running(m, step["cap_s"])
-        p50 = m.get("latency_p50_s", m.get("latency_p50_s_of_running"))
+        p50, partial = _p50_cell(m)
+        marked = marked or partial
         deleted = _fmt(m.get("time_to_all_deleted_s"))
         if m.get("deleted_at_cap") is not None:
             deleted = f"> {step['cap_s']:.0f} total ({m['deleted_at_cap']:.0f} deleted"
@@ -104,14 +127,14 @@ def burst_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
             deleted += ")"
         rows.append(
             f"| {labels.get(name, name)} | {_fmt(m.get('time_to_all_created_s'))} "
-            f"| {t_all} | {rate} | {_fmt(p50, '{:.2f}')} "
+            f"| {t_all} | {rate} | {p50} "
             f"| {_fmt(m.get('latency_p99_s'), '{:.2f}')} "
             f"| {_fmt(m.get('latency_max_s'), '{:.2f}')} "
             f"| {deleted} | {_fmt(m.get('cpu_s'))} "
             f"| {_fmt(m.get('peak_rss_mb'), '{:.0f}')} | {_fmt(m.get('api_requests'), '{:.0f}')} "
             f"| {m.get('trials_all_running', m['trials_ok'])}/{m['trials']} |"
         )
-    return rows
+    return _with_note(rows, marked)
 
 
 def arrival_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
@@ -121,6 +144,7 @@ def arrival_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
         "| trials ok |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    marked = False
     for name, res in step["results"].items():
         m = res["median"]
         if res.get("failure") and not m.get("trials_ok") and not m.get("trials_capped"):
@@ -129,16 +153,14 @@ def arrival_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:
             )
             continue
         t_all, _ = _cell_running(m, step["cap_s"])
-        p50 = m.get("latency_p50_s", m.get("latency_p50_s_of_running"))
-        p99 = _fmt(m.get("latency_p99_s"), "{:.2f}")
-        if m.get("latency_p99_s") is None and m.get("trials_capped"):
-            p99 = f"> {step['cap_s']:.0f}"
+        p50, partial = _p50_cell(m)
+        marked = marked or partial
         rows.append(
-            f"| {labels.get(name, name)} | {_fmt(p50, '{:.2f}')} | {p99} "
+            f"| {labels.get(name, name)} | {p50} | {_fmt(m.get('latency_p99_s'), '{:.2f}')} "
             f"| {_fmt(m.get('latency_max_s'), '{:.2f}')} | {t_all} | {_fmt(m.get('cpu_s'))} "
             f"| {m['trials_ok']}/{m['trials']} |"
         )
-    return rows
+    return _with_note(rows, marked)
 
 
 def steady_table(step: dict[str, Any], labels: dict[str, str]) -> list[str]:

@@ -112,3 +112,30 @@ def test_provenance_of_a_merged_step_names_each_command_with_its_contenders() ->
         "",
         "_Measured by `run a` (vk-trio, kwok; done by T1); and by `run b` (go-vk; done by T3)._",
     ]
+
+
+def test_a_capped_contenders_p50_is_marked_as_of_the_running_pods_only() -> None:
+    capped = {
+        "trials_ok": 0,
+        "trials_all_running": 0,
+        "trials": 3,
+        "trials_capped": 3,
+        "running_at_cap": 2716,
+        "pods_per_s_so_far": 4.5,
+        "latency_p50_s_of_running": 285.67,
+        "cpu_s": 25.0,
+    }
+    done = {"trials_ok": 3, "trials": 3, "latency_p50_s": 0.01, "latency_p99_s": 0.08}
+    results: dict[str, Any] = {"go-vk": {"median": capped}, "vk-trio": {"median": done}}
+    step: dict[str, Any] = {"cap_s": 600.0, "results": results}
+    for table in (_report.arrival_table, _report.burst_table):
+        rows = table(step, {})
+        go_vk = next(r for r in rows if r.startswith("| go-vk "))
+        cells = [c.strip() for c in go_vk.split("|")]
+        assert f"285.67{_report.RUNNING_ONLY_MARK}" in cells
+        assert "> 600 (capped at 2716 Running)" in cells
+        assert rows[-1] == _report.RUNNING_ONLY_NOTE
+        vk = next(r for r in rows if r.startswith("| vk-trio "))
+        assert _report.RUNNING_ONLY_MARK not in vk
+    del results["go-vk"]
+    assert _report.RUNNING_ONLY_NOTE not in _report.arrival_table(step, {})
