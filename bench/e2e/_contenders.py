@@ -11,6 +11,11 @@ go-vk      the Go ``virtual-kubelet`` v1.14.1 with its mock provider, stock flag
 kwok       kwok v0.8.0 managing one node, with this benchmark's stage files (``stages/``)
 ceiling    ``e2ebench ceiling``: the least API work per pod, as fast as the API allows
 =========  ===============================================================================
+
+``vk-trio-baseline`` is vk-trio at its defaults run from *another* installation: the ``vk-trio``
+executable named by ``$VK_TRIO_BASELINE`` (for example the venv of a second worktree checked out at
+the commit before a change). It lets one run, on one control plane and interleaved by repetition,
+compare a change against what came before it, instead of two runs at different machine loads.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ import attrs
 from . import _tools
 
 STAGES_DIR: Final = Path(__file__).resolve().parent / "stages"
+
+#: The environment variable naming the ``vk-trio`` executable of the ``vk-trio-baseline`` contender.
+BASELINE_ENV: Final = "VK_TRIO_BASELINE"
 
 #: Flags for the ``vk-trio-tuned`` variant: the settings vk-trio documents for throughput. The
 #: defaults already disable nothing that matters here, so this variant only lifts the client-side
@@ -53,7 +61,7 @@ class Contender:
 
     name: str
     label: str
-    kind: str  # vk-trio | go-vk | kwok | ceiling
+    kind: str  # vk-trio | vk-trio-baseline | go-vk | kwok | ceiling
     extra_args: tuple[str, ...] = ()
 
 
@@ -62,6 +70,7 @@ CONTENDERS: Final = {
     for c in (
         Contender("vk-trio", "vk-trio (mock, defaults)", "vk-trio"),
         Contender("vk-trio-tuned", "vk-trio (mock, tuned)", "vk-trio", VK_TRIO_TUNED_FLAGS),
+        Contender("vk-trio-baseline", "vk-trio baseline (mock, defaults)", "vk-trio-baseline"),
         Contender("go-vk", "Go virtual-kubelet v1.14.1 (mock)", "go-vk"),
         Contender("kwok", "kwok v0.8.0 (our stages)", "kwok"),
         Contender("ceiling", "ceiling (client-go, minimal)", "ceiling"),
@@ -103,6 +112,9 @@ def prepare(contender: Contender) -> dict[str, str]:
             return {"binary": str(path), "version": _tools.KWOK.version}
         if contender.kind == "vk-trio":
             return {"binary": " ".join(_vk_trio_command()), "version": _vk_trio_version()}
+        if contender.kind == "vk-trio-baseline":
+            binary = _baseline_command()
+            return {"binary": binary, "version": _baseline_version(binary)}
         if contender.kind == "ceiling":
             return {"binary": str(_tools.build_e2ebench()), "version": "bench/e2e/go"}
     except _tools.ToolError as exc:
@@ -115,6 +127,40 @@ def _vk_trio_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "import sys; from vk_trio.cli import main; sys.exit(main())"]
+
+
+def _baseline_command() -> str:
+    """The baseline's ``vk-trio`` executable, checked before any trial starts."""
+    binary = os.environ.get(BASELINE_ENV, "")
+    if not binary:
+        raise ContenderError(
+            f"vk-trio-baseline needs ${BASELINE_ENV}: the vk-trio executable of another checkout"
+        )
+    if not os.access(binary, os.X_OK):
+        raise ContenderError(f"${BASELINE_ENV}={binary} is not an executable file")
+    return binary
+
+
+def _baseline_version(binary: str) -> str:
+    """The baseline's version line and, where it is a git checkout, its commit."""
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ContenderError(f"cannot run {binary} --version: {exc}") from exc
+    checkout = Path(binary).resolve().parent.parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return out
+    return f"{out} (commit {commit})"
 
 
 def _vk_trio_version() -> str:
@@ -185,7 +231,7 @@ def start(contender: Contender, cluster: Cluster, node: str, workdir: Path) -> R
     env: Mapping[str, str] = dict(os.environ)
     counts_path: Path | None = None
     kubeconfig = str(cluster.kubeconfig)
-    if contender.kind in ("vk-trio", "go-vk"):
+    if contender.kind in ("vk-trio", "vk-trio-baseline", "go-vk"):
         env = {
             **env,
             "KUBELET_PORT": str(free_port()),
@@ -207,6 +253,8 @@ def start(contender: Contender, cluster: Cluster, node: str, workdir: Path) -> R
         ]
         if contender.kind == "vk-trio":
             argv = [*_vk_trio_command(), *common, "--listen-address", "127.0.0.1"]
+        elif contender.kind == "vk-trio-baseline":
+            argv = [_baseline_command(), *common, "--listen-address", "127.0.0.1"]
         else:
             argv = [str(_tools.cache_dir() / "bin" / "virtual-kubelet"), *common]
     elif contender.kind == "kwok":

@@ -47,6 +47,11 @@ the cap and the throughput so far.
   events on a client of their own at 50 QPS / burst 100, as the kubelet's `--event-qps`;
   10 sync and 10 status workers), and *vk-trio-tuned* with `--kube-api-qps 5000
   --kube-api-burst 10000 --pod-sync-workers 32 --status-workers 32`.
+* *vk-trio-baseline* (only when asked for): vk-trio at its defaults from another installation,
+  the `vk-trio` executable named by `$VK_TRIO_BASELINE`, to compare a change with the commit
+  before it in one run (`git worktree add /tmp/base <commit> && make -C /tmp/base install`, then
+  `VK_TRIO_BASELINE=/tmp/base/.venv/bin/vk-trio python -m bench.e2e --contenders
+  vk-trio,vk-trio-baseline --scenarios burst-1000`).
 * *Go virtual-kubelet v1.14.1* (`go install`, stock flags, its mock provider). Two stock
   settings bound it: the client runs at client-go's default 5 QPS / burst 10 and every pod
   event passes a 10 qps token bucket; and after a pod's deletion it waits the pod's grace period
