@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from types import TracebackType
 from typing import Any, Final, final
 from urllib.parse import quote, urlencode
@@ -33,6 +34,7 @@ import orjson
 import trio
 
 from .. import __version__
+from ..util import retry
 from ._config import KubeConfig
 from ._errors import ApiConnectionError, ApiError, Gone, Unauthorized, error_from_response
 from ._ratelimit import RateLimiterStatistics, TokenBucket
@@ -135,6 +137,21 @@ class _UrlFactory:
             )
         except Exception:
             return False
+
+
+@final
+@attrs.define(slots=True)
+class _Call:
+    """One API call across its attempts (what to send; whether it re-authenticated already)."""
+
+    method: str
+    target: str
+    url: httpx.URL
+    headers: list[tuple[bytes, bytes]]
+    body: httpx.AsyncByteStream
+    extensions: dict[str, Any]
+    streamed: bool
+    reauthenticated: bool = False
 
 
 RequestObserver = Callable[[str, int, float], None]
@@ -544,7 +561,6 @@ class KubeClient:
     ) -> dict[str, Any]:
         if self._closed:
             raise RuntimeError("the client is closed")
-        url = self._url(target)
         headers = self._base_headers
         if body is not None:
             # The body goes in as a ready stream with its length: httpx's request
@@ -553,69 +569,106 @@ class KubeClient:
             headers = [*headers, (b"Content-Length", str(len(body)).encode())]
             if content_type is not None:
                 headers.append((b"Content-Type", content_type))
-        stream = _EMPTY if body is None else ReadyBody(body)
-        attempt = 0
-        reauthenticated = False
+        call = _Call(
+            method,
+            target,
+            self._url(target),
+            headers,
+            _EMPTY if body is None else ReadyBody(body),
+            self._extensions,
+            streamed=False,
+        )
+        _, content = await self._with_retries(call, idempotent=idempotent)
+        return orjson.loads(content) if content else {}
+
+    async def _send_stream(self, target: str, extensions: dict[str, Any]) -> httpx.Response:
+        """Open a streamed GET (watch): retried like any GET until the response starts."""
+        call = _Call(
+            "GET", target, self._url(target), self._base_headers, _EMPTY, extensions, streamed=True
+        )
+        response, _ = await self._with_retries(call, idempotent=True)
+        return response
+
+    async def _with_retries(self, call: _Call, *, idempotent: bool) -> tuple[httpx.Response, bytes]:
+        """The one attempt loop of every request: :func:`vk_trio.util.retry` with the policy."""
+        policy = self._retry
+        try:
+            return await retry(
+                partial(self._attempt, call),
+                backoff=policy.backoff,
+                retryable=partial(policy.retryable, idempotent=idempotent),
+                retry_after=policy.server_delay,
+                max_attempts=policy.max_attempts,
+                on_retry=self._count_retry,
+                rng=self._rng,
+            )
+        except ApiError:
+            self._failures += 1
+            raise
+
+    def _count_retry(self, _error: Exception, _attempt: int, _delay: float) -> None:
+        self._retries += 1
+
+    async def _attempt(self, call: _Call) -> tuple[httpx.Response, bytes]:
+        """One attempt: send, and answer a 2xx response (with its body unless streamed).
+
+        Any other answer raises its :class:`ApiError`; a failure to get one raises
+        :class:`ApiConnectionError` (``sent`` False when no byte reached the server). A 401
+        with credentials that can be refreshed is sent again at once within the attempt (the
+        server did not run it), once per call.
+        """
+        observer = None if call.streamed else self._observer
+        method = call.method
         while True:
-            attempt += 1
-            if self._limiter is not None:
+            if self._limiter is not None and not call.streamed:
                 await self._limiter.acquire()
             authorization = await self._credentials.authorization()
             request = httpx.Request(
                 method,
-                url,
-                headers=headers
+                call.url,
+                headers=call.headers
                 if authorization is None
-                else [*headers, (b"Authorization", authorization.encode())],
-                stream=stream,
-                extensions=self._extensions,
+                else [*call.headers, (b"Authorization", authorization.encode())],
+                stream=call.body,
+                extensions=call.extensions,
             )
             self._attempts += 1
-            cause: BaseException | None = None
-            started = time.perf_counter() if self._observer is not None else 0.0
+            started = time.perf_counter() if observer is not None else 0.0
             try:
                 response = await self._transport.handle_async_request(request)
-                answer = response.stream
-                if type(answer) is ReadyBody:
-                    content = answer.body
+                if call.streamed:
+                    content = b""
                 else:
-                    content = await response.aread()
+                    answer = response.stream
+                    if type(answer) is ReadyBody:
+                        content = answer.body
+                    else:
+                        content = await response.aread()
             except httpx.TransportError as exc:
-                if self._observer is not None:
-                    self._observer(method, 0, time.perf_counter() - started)
-                error: ApiError = ApiConnectionError(f"{method} {target}: {exc}")
-                cause = exc
-                sent = not isinstance(exc, _NOT_SENT)
-            else:
-                status = response.status_code
-                if self._observer is not None:
-                    self._observer(method, status, time.perf_counter() - started)
-                if 200 <= status < 300:
-                    return orjson.loads(content) if content else {}
-                if (
-                    status == 401
-                    and authorization is not None
-                    and not reauthenticated
-                    and await self._reauthenticate(authorization)
-                ):
-                    # 401 means the request was not run: send it again with the new credentials.
-                    reauthenticated = True
-                    attempt -= 1
-                    continue
-                error = error_from_response(
-                    status, content, retry_after=response.headers.get("retry-after")
-                )
-                sent = True
-            delay = self._retry.delay(
-                error, attempt, idempotent=idempotent, sent=sent, rng=self._rng
+                if observer is not None:
+                    observer(method, 0, time.perf_counter() - started)
+                raise ApiConnectionError(
+                    f"{method} {call.target}: {exc}", sent=not isinstance(exc, _NOT_SENT)
+                ) from exc
+            status = response.status_code
+            if observer is not None:
+                observer(method, status, time.perf_counter() - started)
+            if 200 <= status < 300:
+                return response, content
+            if call.streamed:
+                content = await response.aread()
+                await response.aclose()
+            if (
+                status == 401
+                and authorization is not None
+                and not call.reauthenticated
+                and await self._reauthenticate(authorization)
+            ):
+                call.reauthenticated = True
+                continue
+            raise error_from_response(
+                status, content, retry_after=response.headers.get("retry-after")
             )
-            if delay is None:
-                self._failures += 1
-                if cause is not None:
-                    raise error from cause
-                raise error
-            self._retries += 1
-            await trio.sleep(delay)
 
     async def _reauthenticate(self, rejected: str) -> bool:
         try:
@@ -628,36 +681,3 @@ class KubeClient:
         if renewed:
             self._reauth += 1
         return renewed
-
-    async def _send_stream(self, target: str, extensions: dict[str, Any]) -> httpx.Response:
-        """Open a streamed GET (watch): retried like any GET until the response starts."""
-        url = self._url(target)
-        attempt = 0
-        reauthenticated = False
-        while True:
-            attempt += 1
-            authorization = await self._credentials.authorization()
-            headers = self._base_headers
-            if authorization is not None:
-                headers = [*headers, (b"Authorization", authorization.encode())]
-            request = httpx.Request("GET", url, headers=headers, extensions=extensions)
-            self._attempts += 1
-            try:
-                response = await self._transport.handle_async_request(request)
-            except httpx.TransportError as exc:
-                error = ApiConnectionError(f"GET {target}: {exc}")
-                delay = self._retry.delay(error, attempt, idempotent=True, sent=True, rng=self._rng)
-                if delay is None:
-                    self._failures += 1
-                    raise error from exc
-                self._retries += 1
-                await trio.sleep(delay)
-                continue
-            if response.status_code == 401 and authorization is not None and not reauthenticated:
-                body = await response.aread()
-                await response.aclose()
-                if await self._reauthenticate(authorization):
-                    reauthenticated = True
-                    continue
-                return httpx.Response(401, content=body, request=request)
-            return response
