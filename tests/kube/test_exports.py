@@ -5,6 +5,8 @@ from __future__ import annotations
 from vk_trio import kube
 
 EXPECTED = {
+    "DEFAULT_BURST",
+    "DEFAULT_QPS",
     "STREAM_EXTENSION",
     "AlreadyExists",
     "ApiConnectionError",

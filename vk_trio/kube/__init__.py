@@ -7,6 +7,8 @@ dict objects, typed errors, retries and client-side rate limiting; its
 transport, :class:`H11Transport`, is an ``httpx`` transport on h11 + trio.
 """
 
+from ._client import DEFAULT_BURST as DEFAULT_BURST
+from ._client import DEFAULT_QPS as DEFAULT_QPS
 from ._client import ClientStatistics as ClientStatistics
 from ._client import KubeClient as KubeClient
 from ._client import PatchType as PatchType
@@ -43,6 +45,8 @@ from ._transport import TransportStatistics as TransportStatistics
 from ._watch import WatchEvent as WatchEvent
 
 __all__ = [
+    "DEFAULT_BURST",
+    "DEFAULT_QPS",
     "STREAM_EXTENSION",
     "AlreadyExists",
     "ApiConnectionError",

@@ -42,7 +42,19 @@ from ._retry import RetryPolicy
 from ._transport import STREAM_EXTENSION, H11Transport, PoolLimits, ReadyBody
 from ._watch import WatchEvent, WatchStream
 
-__all__ = ["ClientStatistics", "KubeClient", "PatchType", "RequestObserver"]
+__all__ = [
+    "DEFAULT_BURST",
+    "DEFAULT_QPS",
+    "ClientStatistics",
+    "KubeClient",
+    "PatchType",
+    "RequestObserver",
+]
+
+DEFAULT_QPS: Final = 200.0
+"""Requests per second of the client-side token bucket (``--kube-api-qps``)."""
+DEFAULT_BURST: Final = 400
+"""Requests the token bucket lets through at once (``--kube-api-burst``)."""
 
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _VERBS: Final = ("get", "list", "watch", "create", "update", "patch", "delete")
@@ -162,30 +174,31 @@ RequestObserver = Callable[[str, int, float], None]
 class KubeClient:
     """An async Kubernetes API client on trio (``async with KubeClient(config) as client``).
 
-    ``qps``/``burst`` configure the client-side token bucket (``qps=None``
-    turns it off; watches are never limited).  The default of 200/400 is
-    forty times client-go's 5/10 and still leaves the API server's own
-    priority-and-fairness (429 + Retry-After, honoured here) as the real
-    guard.  ``transport`` replaces the built-in :class:`H11Transport` (e.g.
-    with ``httpx.MockTransport``); ``retry`` sets the retry policy (see
-    :mod:`vk_trio.kube._retry`); ``timeout`` bounds each request (connect,
-    send and the whole answer) in seconds; ``max_connections`` bounds the
-    built-in transport's pool (watches use connections of their own).  Fewer,
-    busier connections are cheaper for the API server: with 64 requests in
-    flight, 64 HTTP/1.1 connections cost it about a fifth more CPU per request
-    than 16-32 (measured), so extra concurrency queues here instead.
-    ``observer`` is called after every attempt of an ordinary request with the
-    verb, the status code (0 when the connection failed) and the seconds it
-    took: the seam for API request latency metrics, kept free of any metrics
-    library here.
+        ``qps``/``burst`` configure the client-side token bucket (``qps=None``
+        turns it off; watches are never limited).  The default of 200/400
+    (:data:`DEFAULT_QPS`/:data:`DEFAULT_BURST`, the command's defaults too) is
+        forty times client-go's 5/10 and still leaves the API server's own
+        priority-and-fairness (429 + Retry-After, honoured here) as the real
+        guard.  ``transport`` replaces the built-in :class:`H11Transport` (e.g.
+        with ``httpx.MockTransport``); ``retry`` sets the retry policy (see
+        :mod:`vk_trio.kube._retry`); ``timeout`` bounds each request (connect,
+        send and the whole answer) in seconds; ``max_connections`` bounds the
+        built-in transport's pool (watches use connections of their own).  Fewer,
+        busier connections are cheaper for the API server: with 64 requests in
+        flight, 64 HTTP/1.1 connections cost it about a fifth more CPU per request
+        than 16-32 (measured), so extra concurrency queues here instead.
+        ``observer`` is called after every attempt of an ordinary request with the
+        verb, the status code (0 when the connection failed) and the seconds it
+        took: the seam for API request latency metrics, kept free of any metrics
+        library here.
     """
 
     def __init__(
         self,
         config: KubeConfig,
         *,
-        qps: float | None = 200.0,
-        burst: int = 400,
+        qps: float | None = DEFAULT_QPS,
+        burst: int = DEFAULT_BURST,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - immutable value
