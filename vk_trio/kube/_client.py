@@ -39,7 +39,7 @@ from ._config import KubeConfig
 from ._errors import ApiConnectionError, ApiError, Gone, Unauthorized, error_from_response
 from ._ratelimit import RateLimiterStatistics, TokenBucket
 from ._retry import RetryPolicy
-from ._transport import STREAM_EXTENSION, H11Transport, PoolLimits, ReadyBody
+from ._transport import STREAM_EXTENSION, HTTP11Transport, PoolLimits, ReadyBody
 from ._watch import WatchEvent, WatchStream
 
 __all__ = [
@@ -179,7 +179,7 @@ class KubeClient:
     (:data:`DEFAULT_QPS`/:data:`DEFAULT_BURST`, the command's defaults too) is
         forty times client-go's 5/10 and still leaves the API server's own
         priority-and-fairness (429 + Retry-After, honoured here) as the real
-        guard.  ``transport`` replaces the built-in :class:`H11Transport` (e.g.
+        guard.  ``transport`` replaces the built-in :class:`HTTP11Transport` (e.g.
         with ``httpx.MockTransport``); ``retry`` sets the retry policy (see
         :mod:`vk_trio.kube._retry`); ``timeout`` bounds each request (connect,
         send and the whole answer) in seconds; ``max_connections`` bounds the
@@ -215,7 +215,7 @@ class KubeClient:
             raise ValueError(f"server URL must be http(s), not {config.server!r}")
         self._urls = _UrlFactory(config.server)
         if transport is None:
-            transport = H11Transport(
+            transport = HTTP11Transport(
                 ssl_context=config.ssl_context,
                 limits=PoolLimits(max_connections=max_connections),
                 tls_server_name=config.tls_server_name,
@@ -224,7 +224,7 @@ class KubeClient:
         else:
             self._owns_transport = False
         self._transport = transport
-        if isinstance(transport, H11Transport):
+        if isinstance(transport, HTTP11Transport):
             on_tls_change = getattr(config.credentials, "on_tls_change", None)
             if on_tls_change is not None:
                 on_tls_change(transport.close_idle_connections)
@@ -441,7 +441,7 @@ class KubeClient:
         return WatchStream(
             open_response,
             read_timeout=read_timeout,
-            own_timer=not isinstance(self._transport, H11Transport),
+            own_timer=not isinstance(self._transport, HTTP11Transport),
             on_close=on_close,
         )
 
