@@ -10,8 +10,8 @@ import pytest
 import trio
 import trio.testing
 
-from vk_trio.node._kube import Conflict, Forbidden
-from vk_trio.node._node_controller import PING_FAILED_REASON, NodeController
+from vk_trio.node._kube import Conflict, Forbidden, ServerTimeout
+from vk_trio.node._node_controller import PING_FAILED_REASON, REGISTER_BACKOFF, NodeController
 from vk_trio.node._node_object import build_node
 from vk_trio.node._node_status import LAST_APPLIED_STATUS_ANNOTATION
 
@@ -235,3 +235,57 @@ async def test_errors_in_the_loop_do_not_stop_it(autojump_clock: trio.testing.Mo
         assert controller.statistics().status_failures == 1
         await trio.sleep(60)
         assert controller.statistics().status_updates == 1
+
+
+async def test_transient_registration_failures_back_off(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    unavailable = ServerTimeout("try later", status_code=504)
+    for _ in range(3):
+        kube.fail_next("get", unavailable, lambda p: p == NODE_PATH)
+    controller = NodeController(kube, node_object(), now=WallClock())
+    start = trio.current_time()
+    async with running(controller):
+        registered = trio.current_time() - start
+    # REGISTER_BACKOFF: 0.5 s, then 1 s, then 2 s before the fourth attempt succeeds
+    assert [REGISTER_BACKOFF.delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert registered == pytest.approx(3.5)
+    assert controller.statistics().registrations == 1
+    assert NODE_PATH in kube.objects
+
+
+async def test_registration_gives_up_after_five_transient_failures(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    for _ in range(5):
+        kube.fail_next("get", ServerTimeout("down", status_code=504), lambda p: p == NODE_PATH)
+    controller = NodeController(kube, node_object(), now=WallClock())
+    with pytest.raises(ServerTimeout):
+        await controller.run()
+    assert len(kube.calls("get", NODE_PATH)) == 5
+
+
+async def test_failed_lease_renewals_back_off_within_the_interval(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    start = trio.current_time()
+    async with running(controller):
+        assert controller.lease_controller is not None
+        await trio.sleep(1)
+        for _ in range(6):
+            kube.fail_next("update", ServerTimeout("down", status_code=504))
+        before = len(kube.calls("update", "leases"))
+        # the regular renewal at t=10 fails, and so do five retries 0.2, 0.4, 0.8, 1.6 and 3.2 s
+        # apart (t=16.2); the sixth retry comes 6.4 s later and succeeds
+        await trio.sleep_until(start + 22.55)
+        assert len(kube.calls("update", "leases")) - before == 6
+        await trio.sleep_until(start + 22.65)
+        assert len(kube.calls("update", "leases")) - before == 7
+        assert controller.lease_controller.statistics().failures == 6
+        renewed = controller.lease_controller.statistics().renewals
+        await trio.sleep(10)  # back to the regular cadence
+        assert controller.lease_controller.statistics().renewals == renewed + 1

@@ -1,10 +1,10 @@
 """The reflector's retry pacing: jittered exponential backoff and randomised watch timeouts.
 
-The numbers are client-go's (reference §2.2): the first retry waits 0.8 to 1.6 s, each further one
-doubles, up to a 30 s base (so 30 to 60 s with jitter, about 0.02 QPS per informer) — a fleet of
-informers that lost the API server at the same moment neither hammers it nor comes back in lock
-step. Watch timeouts are randomised for the same reason: watches opened together do not all expire
-together.
+The numbers are those of client-go's reflector (``tools/cache/reflector.go``): the first retry
+waits 0.8 to 1.6 s, each further one doubles, up to a 30 s base (so 30 to 60 s with jitter, about
+0.02 QPS per informer) — a fleet of informers that lost the API server at the same moment neither
+hammers it nor comes back in lock step. Watch timeouts are randomised for the same reason: watches
+opened together do not all expire together.
 """
 
 from __future__ import annotations

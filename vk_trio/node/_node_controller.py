@@ -20,28 +20,31 @@ from __future__ import annotations
 
 import copy
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Final, final
 
 import attrs
 import trio
 
+from ..util import Backoff, Now, format_time, retry, utc_now
 from ._kube import ApiError, Conflict, KubeApi, NotFound, PatchType, is_transient, resource_path
 from ._lease import LeaseController
 from ._node_object import mark_node_ready
 from ._node_status import node_status_patch, with_last_applied
 from ._ping import PingController, PingResult
-from ._time import Now, format_time, utc_now
 
 __all__ = ["PING_FAILED_REASON", "NodeController", "NodeControllerStatistics"]
 
 logger = logging.getLogger("vk_trio.node.node")
 
 PING_FAILED_REASON: Final = "ProviderPingFailed"
-_CONFLICT_RETRIES: Final = 5
-_CONFLICT_DELAY: Final = 0.01
+REGISTER_BACKOFF: Final = Backoff(0.5, factor=2.0)
+"""Waits between registration attempts that failed transiently (0.5, 1, 2, 4 s)."""
 _REGISTER_ATTEMPTS: Final = 5
+CONFLICT_BACKOFF: Final = Backoff(0.01, factor=1.0, jitter=0.1)
+"""A status patch lost a race: read again after ~10 ms (jittered so racers spread out)."""
+_CONFLICT_ATTEMPTS: Final = 5
 
 
 async def _healthy() -> None:
@@ -186,17 +189,22 @@ class NodeController:
         self._wakeup.set()
 
     async def _register(self) -> None:
-        delay = 0.5
-        for attempt in range(1, _REGISTER_ATTEMPTS + 1):
-            try:
-                await self.update_status()
-                return
-            except ApiError as exc:
-                if not is_transient(exc) or attempt == _REGISTER_ATTEMPTS:
-                    raise
-                logger.warning("registering node %s failed, retrying: %s", self._name, exc)
-            await trio.sleep(delay)
-            delay *= 2
+        def log_retry(error: Exception, attempt: int, delay: float) -> None:
+            logger.warning(
+                "registering node %s failed (attempt %d), retrying in %.1fs: %s",
+                self._name,
+                attempt,
+                delay,
+                error,
+            )
+
+        await retry(
+            self.update_status,
+            backoff=REGISTER_BACKOFF,
+            retryable=is_transient,
+            max_attempts=_REGISTER_ATTEMPTS,
+            on_retry=log_retry,
+        )
 
     async def _loop(self) -> None:
         while True:
@@ -253,30 +261,32 @@ class NodeController:
         """One status update: read, three-way patch (retrying conflicts), or (re)create."""
         ping = await self._ping.first_result()
         desired = self._desired(ping)
+        await retry(
+            partial(self._patch_status, desired),
+            backoff=CONFLICT_BACKOFF,
+            retryable=lambda exc: isinstance(exc, Conflict),
+            max_attempts=_CONFLICT_ATTEMPTS,
+        )
+
+    async def _patch_status(self, desired: dict[str, Any]) -> None:
         path = resource_path("v1", "nodes", name=self._name)
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                current = await self._client.get(path)
-            except NotFound:
-                await self._create(desired)
-                return
-            patch = node_status_patch(desired, current)
-            try:
-                if patch:
-                    self._server_node = await self._client.patch(
-                        f"{path}/status", patch, patch_type=PatchType.STRATEGIC
-                    )
-                else:
-                    self._server_node = current
-                self._updates += 1
-                return
-            except NotFound:
-                await self._create(desired)
-                return
-            except Conflict:
-                if attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                await trio.sleep(_CONFLICT_DELAY * random.uniform(1.0, 1.1))
+        try:
+            current = await self._client.get(path)
+        except NotFound:
+            await self._create(desired)
+            return
+        patch = node_status_patch(desired, current)
+        try:
+            if patch:
+                self._server_node = await self._client.patch(
+                    f"{path}/status", patch, patch_type=PatchType.STRATEGIC
+                )
+            else:
+                self._server_node = current
+        except NotFound:
+            await self._create(desired)
+            return
+        self._updates += 1
 
     async def _create(self, desired: dict[str, Any]) -> None:
         body = with_last_applied(copy.deepcopy(desired))
