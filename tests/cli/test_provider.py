@@ -144,7 +144,8 @@ class SyncLifecycle:
         return []
 
 
-class RunWithoutTaskStatus(MockProvider):
+class RunWithoutTaskStatus(SyncLifecycle):
+    async def create_pod(self, pod: Any) -> None: ...  # type: ignore[override]
     async def run(self) -> None: ...
 
 
@@ -153,7 +154,7 @@ def returns_sync_lifecycle(config: ProviderConfig) -> Any:
 
 
 def returns_bad_runnable(config: ProviderConfig) -> Any:
-    return RunWithoutTaskStatus(node_name=config.node_name)
+    return RunWithoutTaskStatus()
 
 
 @pytest.mark.parametrize(

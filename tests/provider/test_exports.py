@@ -91,7 +91,7 @@ def test_the_types_namespace_holds_typeddicts_only() -> None:
     for name in names:
         value = getattr(vk_trio.provider.types, name)
         assert isinstance(value, type) and issubclass(value, dict), name
-        assert value.__total__ is False, name
+        assert getattr(value, "__total__", None) is False, name
     assert vk_trio.provider.Pod is vk_trio.provider.types.Pod
 
 
