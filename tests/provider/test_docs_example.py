@@ -123,7 +123,8 @@ async def test_pods_run_for_their_annotation_then_succeed(
         assert (await provider.get_pod_status("ns", "long"))["phase"] == "Running"
         await provider.delete_pod(pod("long"))
         assert seen[-1] == ("long", "Succeeded", "terminated")
-        assert await provider.get_pod("ns", "long") is None
+        with pytest.raises(NotFoundError):
+            await provider.get_pod("ns", "long")
         await trio.sleep(100)  # the cancelled timer never fires
         assert len(seen) == 4
         await provider.delete_pod(pod("short"))  # finished pods are removed without a notification
