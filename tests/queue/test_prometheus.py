@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -184,6 +185,29 @@ def test_a_queue_collected_without_shutdown_unregisters_too() -> None:
     again: WorkQueue[str] = WorkQueue(name="gone", metrics=PrometheusMetricsProvider(registry))
     assert _value(registry, "workqueue_depth", "gone") == 0
     assert again.name == "gone"
+
+
+async def test_a_queue_dropped_inside_a_reference_cycle_frees_its_name() -> None:
+    registry = CollectorRegistry()
+
+    class Holder:
+        queue: WorkQueue[str]
+        me: object
+
+    gc.disable()  # so that only the provider's own collect() can free the cycle
+    try:
+        holder = Holder()
+        holder.queue = WorkQueue(name="cyclic", metrics=PrometheusMetricsProvider(registry))
+        holder.me = holder
+        del holder  # unreachable, but only the cycle collector can free it
+        assert _value(registry, "workqueue_depth", "cyclic") == 0  # still there
+        again: WorkQueue[str] = WorkQueue(
+            name="cyclic", metrics=PrometheusMetricsProvider(registry)
+        )
+    finally:
+        gc.enable()
+    assert again.name == "cyclic"
+    assert len(_names(registry, "workqueue_depth")) == 1
 
 
 async def test_a_second_live_queue_with_the_same_name_is_an_error() -> None:

@@ -11,6 +11,7 @@ reads them between two bytecodes; it may see one update more or less, never a to
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -148,6 +149,11 @@ class _WorkqueueCollector(Collector):
         """Fresh series for a new queue; a live queue holding the same key is an error."""
         series = self.queues.get(key)
         if series is not None and series.claimed:
+            # A queue dropped without a shutdown unregisters when it is collected; if it sits in
+            # a reference cycle that has not happened yet.  Collect once before calling it a clash.
+            gc.collect()
+            series = self.queues.get(key)
+        if series is not None and series.claimed:
             const, name = key
             where = f" with constant labels {dict(const)}" if const else ""
             raise ValueError(
@@ -249,7 +255,8 @@ class PrometheusMetricsProvider:
     registry raises ``ValueError``: silently merging two queues' counts (what this provider did
     before, and what client-go does) makes both sets of numbers wrong, and an error at
     construction points at the mistake at once.  The name becomes free again when the first
-    queue shuts down.
+    queue shuts down or is collected (before reporting a clash the provider runs the garbage
+    collector once, so a dropped queue caught in a reference cycle does not count).
 
     ``workqueue_unfinished_work_seconds`` and ``workqueue_longest_running_processor_seconds``
     are computed when the registry is scraped, instead of being refreshed every 500 ms by a
