@@ -13,8 +13,10 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY vk_trio ./vk_trio
 COPY providers ./providers
+# vk_trio.queue is the vk-trio-queue distribution, built from this tree (vk-trio depends on it).
+COPY packaging/vk-trio-queue ./packaging/vk-trio-queue
 RUN python -m venv /opt/vk-trio \
-    && /opt/vk-trio/bin/pip install . \
+    && /opt/vk-trio/bin/pip install ./packaging/vk-trio-queue . \
     && /opt/vk-trio/bin/pip uninstall --yes pip setuptools \
     && /opt/vk-trio/bin/vk-trio providers
 

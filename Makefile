@@ -1,5 +1,6 @@
 # vk-trio: every target sets itself up on a fresh machine.
-#   make test   - venv + dev install, control-plane build (cached), ruff, mypy, import-linter, pytest
+#   make test   - venv + dev install, control-plane build (cached), ruff, mypy, import-linter,
+#                 the vk-trio-queue distribution check, pytest
 #   make bench  - every benchmark under bench/ (queue, client, e2e)
 #   make demo   - the main job on a local real control plane
 SHELL := /bin/bash
@@ -10,12 +11,21 @@ STAMP := $(VENV)/.installed-stamp
 export GOTOOLCHAIN := local
 export GOFLAGS := -mod=readonly
 
-.PHONY: install test lint typecheck importlint pytest bench bench-quick demo controlplane clean
+.PHONY: install test lint typecheck importlint queue-dist pytest bench bench-quick demo controlplane clean
 
-$(STAMP): pyproject.toml
+# vk-trio depends on vk-trio-queue (vk_trio/queue, packaged from packaging/vk-trio-queue), so that
+# goes in first from this tree.  vk-trio itself is editable in "compat" mode: a .pth file puts the
+# checkout on sys.path (and a second one providers/, the other package root), so the working
+# tree's vk_trio, vk_trio.queue included, is what runs, and mypy and other tools see it too.
+# setuptools' default editable mode for this layout is an import hook that mypy cannot follow
+# (docs/queue.md, "Type checking an editable install").
+$(STAMP): pyproject.toml packaging/vk-trio-queue/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet ./packaging/vk-trio-queue
+	$(PY) -m pip install --quiet --config-settings editable_mode=compat -e '.[dev]'
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], \
+	  "__editable__.vk_trio-providers.pth").write_text("$(CURDIR)/providers\n")'
 	@touch $@
 
 install: $(STAMP)
@@ -36,7 +46,12 @@ importlint: install
 pytest: install controlplane
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: lint typecheck importlint pytest
+# Builds the vk-trio-queue wheel and runs the docs example in a fresh virtualenv with only it
+# installed (offline once the few dependency wheels are cached under ~/.cache/vk-trio).
+queue-dist: install
+	$(PY) packaging/vk-trio-queue/check_dist.py
+
+test: lint typecheck importlint queue-dist pytest
 
 bench: install controlplane
 	$(PY) -m bench

@@ -5,11 +5,16 @@ It keeps an "actual" state in line with a "desired" state that changes through e
 * ``on_event`` plays the informer's event handler: synchronous, never blocks, records what is
   wanted and enqueues the key.  Bursts of events for one key collapse into one reconcile.
 * ``reconcile`` is the worker's handler: it reads the *latest* desired state for the key and
-  acts on it.  One key fails twice with a transient error and is retried with backoff.
-* ``run_workers`` runs four workers; shutting the queue down makes it return once drained.
+  acts on it.  One key fails twice with a transient error and is retried with backoff;
+  ``on_failure`` logs and counts failures the controller's own way.
+* ``resync`` is plain synchronous code running in a thread (think of a blocking client
+  library): it enqueues every key again through a ``ThreadAdder``.
+* ``run_workers`` runs four workers; ``queue.join()`` waits until everything is reconciled
+  (retries included), then shutting the queue down makes ``run_workers`` return.
 
 Run it with ``python docs/examples/queue_controller.py``; tests/queue/test_docs_example.py
-runs it too, on trio's MockClock.
+runs it too (on trio's MockClock as well), and ``make queue-dist`` runs it in a virtualenv with
+only the vk-trio-queue distribution installed.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from vk_trio.queue import (
     ItemExponentialFailureRateLimiter,
     MaxOfRateLimiter,
     RateLimitingQueue,
+    ThreadAdder,
     run_workers,
 )
+
+log = logging.getLogger("controller")
 
 
 class Controller:
@@ -39,6 +47,7 @@ class Controller:
         self.desired: dict[str, int] = {}
         self.actual: dict[str, int] = {}
         self.reconciles: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
         self.flaky_failures_left = {"default/web": 2}
 
     def on_event(self, key: str, replicas: int) -> None:
@@ -55,28 +64,43 @@ class Controller:
             raise ConnectionError(f"transient failure while scaling {key}")
         self.actual[key] = self.desired[key]
 
-    async def run(self, *, workers: int = 4) -> None:
-        await run_workers(self.queue, self.reconcile, workers=workers, max_retries=5)
+    def on_failure(self, key: str, error: Exception, attempt: int) -> None:
+        """run_workers hook: every failed reconcile (replaces the library's own log line)."""
+        self.failures[key] = self.failures.get(key, 0) + 1
+        log.warning("reconciling %s failed (attempt %d), will retry: %s", key, attempt, error)
 
-    async def wait_until_idle(self) -> None:
-        """Wait until nothing is queued, being processed or waiting for a retry."""
-        while True:
-            stats = self.queue.statistics()
-            if not (stats.waiting or stats.processing or stats.delayed):
-                return
-            await trio.sleep(0.01)
+    async def run(
+        self, *, workers: int = 4, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        await run_workers(
+            self.queue,
+            self.reconcile,
+            workers=workers,
+            max_retries=5,
+            on_failure=self.on_failure,
+            task_status=task_status,
+        )
+
+
+def resync(adder: ThreadAdder[str], keys: list[str]) -> None:
+    """Synchronous code in another thread: enqueue every key again (a periodic full resync)."""
+    for key in keys:
+        adder.add(key)  # blocks this thread until the trio thread has added it
 
 
 async def main() -> Controller:
     controller = Controller()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(controller.run)
+        await nursery.start(controller.run)  # returns once the workers are running
         # A burst of events: three keys, each changed several times in a row.
         for replicas in range(1, 6):
             for key in ["default/web", "default/api", "kube-system/dns"]:
                 controller.on_event(key, replicas)
             await trio.sleep(0.001)
-        await controller.wait_until_idle()
+        adder = ThreadAdder(controller.queue)  # created in the trio thread, used from another
+        await trio.to_thread.run_sync(resync, adder, sorted(controller.desired))
+        # Wait until nothing is queued, being processed or waiting for a retry.
+        await controller.queue.join()
         # Stop: no new work is accepted; run_workers returns once the queue is drained.
         controller.queue.shut_down()
     return controller

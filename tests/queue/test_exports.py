@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import vk_trio.queue
 
@@ -23,10 +27,13 @@ PUBLIC = [
     "QueueStatistics",
     "RateLimiter",
     "RateLimitingQueue",
+    "ThreadAdder",
     "WithMaxWaitRateLimiter",
     "WorkQueue",
+    "WorkerQueue",
     "default_controller_rate_limiter",
     "default_item_based_rate_limiter",
+    "parallelize",
     "run_workers",
 ]
 
@@ -36,6 +43,10 @@ def test_all_lists_exactly_the_public_names_sorted() -> None:
     public_attrs = sorted(n for n in dir(vk_trio.queue) if not n.startswith("_"))
     # Private submodules show up as attributes too; everything else must be in __all__.
     assert [n for n in public_attrs if not inspect.ismodule(getattr(vk_trio.queue, n))] == PUBLIC
+    for name in PUBLIC:  # PrometheusMetricsProvider is imported lazily, but is there
+        assert getattr(vk_trio.queue, name) is not None
+    with pytest.raises(AttributeError):
+        _ = vk_trio.queue.NoSuchThing
 
 
 def test_every_public_name_has_a_docstring() -> None:
@@ -66,11 +77,16 @@ def test_fixed_signatures() -> None:
     assert str(sig(q.WithMaxWaitRateLimiter)) == (
         "(limiter: 'RateLimiter', max_delay: 'float') -> 'None'"
     )
-    assert list(sig(q.PrometheusMetricsProvider).parameters) == ["registry"]
+    assert list(sig(q.PrometheusMetricsProvider).parameters) == ["registry", "const_labels"]
+    # The original arguments keep their names, order and defaults; the rest are additions.
     assert str(sig(q.run_workers)).startswith(
-        "(queue: 'RateLimitingQueue[T]', handler: 'Callable[[T], Awaitable[object]]', *,"
-        " workers: 'int' = 1, max_retries: 'int | None' = None)"
+        "(queue: 'WorkerQueue[T]', handler: 'Callable[[T], Awaitable[object]]', *,"
+        " workers: 'int' = 1, max_retries: 'int | None' = None, "
     )
+    assert list(sig(q.run_workers).parameters)[4:] == ["on_failure", "on_drop", "task_status"]
+    assert list(sig(q.parallelize).parameters) == ["pieces", "work", "workers"]
+    assert list(sig(q.ThreadAdder).parameters) == ["queue", "trio_token"]
+    assert inspect.iscoroutinefunction(q.WorkQueue.join)
     for method in ["add", "get_nowait", "done", "shut_down", "statistics", "__len__"]:
         assert not inspect.iscoroutinefunction(getattr(q.WorkQueue, method)), method
     for method in ["get", "shut_down_with_drain", "__anext__"]:
@@ -95,3 +111,14 @@ def test_the_package_imports_nothing_else_from_vk_trio() -> None:
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     assert not alias.name.startswith("vk_trio"), (path.name, alias.name)
+
+
+def test_importing_the_package_does_not_import_prometheus_client() -> None:
+    # The vk-trio-queue distribution needs only trio and attrs; Prometheus is an extra.
+    code = (
+        "import sys, vk_trio.queue;"
+        " assert 'prometheus_client' not in sys.modules, 'imported';"
+        " vk_trio.queue.PrometheusMetricsProvider;"
+        " assert 'prometheus_client' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
+import attrs
 import pytest
 import trio
 import trio.testing
 
 from vk_trio.queue import (
     ItemExponentialFailureRateLimiter,
+    QueueShutDown,
     RateLimitingQueue,
+    WorkerQueue,
     run_workers,
 )
 
@@ -205,3 +208,173 @@ async def test_invalid_arguments_are_rejected() -> None:
         await run_workers(queue, handler, workers=0)
     with pytest.raises(ValueError, match="max_retries"):
         await run_workers(queue, handler, max_retries=-1)
+
+
+# ----------------------------------------------------------------- protocol, start, hooks
+
+
+@attrs.define
+class FakeQueue:
+    """A WorkerQueue stand-in that records every call run_workers makes."""
+
+    items: list[str]
+    calls: list[tuple[str, str]] = attrs.field(factory=list)
+    name: str | None = "fake"
+
+    async def get(self) -> str:
+        await trio.lowlevel.checkpoint()
+        if not self.items:
+            raise QueueShutDown
+        return self.items.pop(0)
+
+    def done(self, item: str) -> None:
+        self.calls.append(("done", item))
+
+    def forget(self, item: str) -> None:
+        self.calls.append(("forget", item))
+
+    def add_rate_limited(self, item: str) -> None:
+        self.calls.append(("add_rate_limited", item))
+        self.items.append(item)
+
+
+async def test_a_fake_queue_satisfying_the_protocol_stands_in() -> None:
+    fake = FakeQueue(["ok", "bad"])
+    queue: WorkerQueue[str] = fake  # type-checks: the protocol, not the concrete class
+
+    async def handler(item: str) -> None:
+        if item == "bad":
+            raise RuntimeError("bad item")
+
+    await run_workers(queue, handler, max_retries=1, on_drop=lambda *args: None)
+    assert fake.calls == [
+        ("forget", "ok"),
+        ("done", "ok"),
+        ("add_rate_limited", "bad"),
+        ("done", "bad"),
+        ("forget", "bad"),  # dropped after 1 retry
+        ("done", "bad"),
+    ]
+
+
+async def test_nursery_start_returns_once_the_workers_run() -> None:
+    queue = _queue()
+    handled: list[str] = []
+
+    async def handler(item: str) -> None:
+        handled.append(item)
+
+    async with trio.open_nursery() as nursery:
+        result = await nursery.start(
+            lambda task_status: run_workers(queue, handler, workers=3, task_status=task_status)
+        )
+        assert result is None
+        await trio.testing.wait_all_tasks_blocked()
+        assert queue.statistics().tasks_waiting == 3  # all three are waiting in get()
+        queue.add("a")
+        await queue.join()
+        assert handled == ["a"]
+        queue.shut_down()
+
+
+async def test_bad_arguments_surface_from_nursery_start() -> None:
+    async def handler(item: str) -> None:
+        raise AssertionError("never called")  # pragma: no cover
+
+    async with trio.open_nursery() as nursery:
+        with pytest.raises(ValueError, match="workers must be >= 1"):
+            await nursery.start(
+                lambda task_status: run_workers(
+                    _queue(), handler, workers=0, task_status=task_status
+                )
+            )
+
+
+async def test_hooks_see_every_failure_and_the_drop_instead_of_the_log_lines(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = _queue()
+    failures: list[tuple[str, str, int]] = []
+    drops: list[tuple[str, str, int]] = []
+
+    async def handler(item: str) -> None:
+        if item.startswith("bad"):
+            raise RuntimeError(f"{item} failed")
+
+    for item in ["good", "bad-1"]:
+        queue.add(item)
+    with caplog.at_level(logging.DEBUG, logger="vk_trio.queue"):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                lambda: run_workers(
+                    queue,
+                    handler,
+                    max_retries=2,
+                    on_failure=lambda item, error, attempt: failures.append(
+                        (item, str(error), attempt)
+                    ),
+                    on_drop=lambda item, error, attempts: drops.append(
+                        (item, str(error), attempts)
+                    ),
+                )
+            )
+            await queue.join()
+            queue.shut_down()
+    assert failures == [("bad-1", "bad-1 failed", n) for n in (1, 2, 3)]
+    assert drops == [("bad-1", "bad-1 failed", 3)]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert queue.num_requeues("bad-1") == 0
+
+
+async def test_only_the_default_for_a_missing_hook_logs(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = _queue()
+    failures: list[int] = []
+
+    async def handler(item: str) -> None:
+        raise RuntimeError("always")
+
+    queue.add("x")
+    with caplog.at_level(logging.WARNING, logger="vk_trio.queue"):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                lambda: run_workers(
+                    queue, handler, max_retries=1, on_failure=lambda i, e, n: failures.append(n)
+                )
+            )
+            await queue.join()
+            queue.shut_down()
+    assert failures == [1, 2]
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]  # the default drop log
+    assert "dropping 'x' after 2 failed attempts" in caplog.records[0].getMessage()
+
+
+async def test_a_hook_that_raises_is_logged_and_the_workers_go_on(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = _queue()
+    handled: list[str] = []
+
+    async def handler(item: str) -> None:
+        handled.append(item)
+        if item == "bad":
+            raise RuntimeError("bad")
+
+    def broken_hook(item: str, error: Exception, attempt: int) -> None:
+        raise KeyError("bug in the hook")
+
+    queue.add("bad")
+    with caplog.at_level(logging.ERROR, logger="vk_trio.queue"):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                lambda: run_workers(
+                    queue, handler, max_retries=0, on_failure=broken_hook, on_drop=broken_hook
+                )
+            )
+            await queue.join()
+            queue.add("good")
+            await queue.join()
+            queue.shut_down()
+    assert handled == ["bad", "good"]
+    assert sum("the hook" in r.getMessage() for r in caplog.records) == 2

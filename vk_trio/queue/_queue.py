@@ -176,6 +176,7 @@ class WorkQueue(Generic[T]):
         "_delayed_at",
         "_dirty",
         "_drain_event",
+        "_idle_event",
         "_metrics",
         "_name",
         "_processing",
@@ -207,6 +208,8 @@ class WorkQueue(Generic[T]):
         self._clock: trio.abc.Clock | None = None
         self._shutting_down = False
         self._drain_event: trio.Event | None = None
+        #: Set (and dropped) when the queue becomes idle; exists only while a join() waits.
+        self._idle_event: trio.Event | None = None
         self._metrics: _QueueMetrics | None = None
         if metrics is not None:
             if not name:
@@ -416,8 +419,11 @@ class WorkQueue(Generic[T]):
                 self._hand_off(item)
             else:
                 self._queue.append(item)
-        if not processing and self._drain_event is not None:
-            self._release_drain()
+        if not processing:
+            if self._drain_event is not None:
+                self._release_drain()
+            if self._idle_event is not None and not self._queue and not self._delayed_at:
+                self._release_idle()
 
     @_ki_protected
     def __len__(self) -> int:
@@ -483,6 +489,8 @@ class WorkQueue(Generic[T]):
             self._delayed_at.clear()
             if self._metrics is not None:
                 self._metrics.shut_down()
+            if self._idle_event is not None and self._is_idle():
+                self._release_idle()
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
@@ -491,6 +499,42 @@ class WorkQueue(Generic[T]):
                 _reschedule(waiter.task, _Value(_SHUTDOWN))
             else:
                 waiter.item = _SHUTDOWN
+
+    # ----------------------------------------------------------------------------- idle
+
+    @_ki_protected
+    async def join(self) -> None:
+        """Wait until the queue is idle: nothing waiting, nothing processing, nothing delayed.
+
+        Idle means no item is ready to be handed out, none is being processed (so none is
+        marked to be re-queued by its ``done()``), and none is pending in ``add_after`` /
+        ``add_rate_limited``: an item waiting for its retry counts as outstanding work, so
+        ``join()`` also waits for its delay to pass and for it to be processed.  Returns at once
+        (after a checkpoint) if the queue is idle already.  Shutting down does not make a queue
+        idle by itself (it drops the delayed items, but items still waiting must be handed out
+        and done); a queue nobody takes items from never becomes idle.
+
+        There is no polling: the ``done()`` (or shutdown) that leaves the queue idle wakes every
+        waiting ``join()``.  Work added after that wake-up is not waited for.
+        """
+        if self._delayed:
+            self._promote_due()
+        if self._is_idle():
+            await trio.lowlevel.checkpoint()
+            return
+        event = self._idle_event
+        if event is None:
+            event = self._idle_event = trio.Event()
+        await event.wait()
+
+    def _is_idle(self) -> bool:
+        return not self._queue and not self._processing and not self._delayed_at
+
+    def _release_idle(self) -> None:
+        event = self._idle_event
+        assert event is not None
+        self._idle_event = None
+        event.set()
 
     def _release_drain(self) -> None:
         event = self._drain_event
