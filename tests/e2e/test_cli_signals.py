@@ -127,6 +127,10 @@ def test_a_signal_stops_the_start_up_against_a_dead_api_server(
     try:
         # the metrics endpoint listens before the node registers: start-up is under way
         _wait("the metrics endpoint", lambda: _answers(f"http://127.0.0.1:{metrics}/healthz"), 120)
+        # not ready (nothing registered), but alive: liveness does not depend on the API server
+        base = f"http://127.0.0.1:{metrics}"
+        assert httpx.get(f"{base}/healthz", timeout=30).status_code == 503
+        assert httpx.get(f"{base}/livez", timeout=30).text == "ok"
         vk.proc.send_signal(signum)
         code = vk.wait(timeout=120)
     finally:

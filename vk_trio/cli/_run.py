@@ -17,7 +17,7 @@ from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
 from vk_trio.node import NodeOptions, Taint, VirtualNode
 
 from ._api_metrics import ApiRequestMetrics
-from ._metrics_server import metrics_app, serve_metrics
+from ._metrics_server import Liveness, metrics_app, serve_metrics
 from ._provider import LoadedProvider
 from ._settings import Settings
 
@@ -155,7 +155,12 @@ async def _serve(settings: Settings, provider: LoadedProvider, shutdown: Shutdow
         # port it advertises answers from the first moment.
         await nursery.start(server.run)
         if settings.metrics_address is not None:
-            app = metrics_app(healthy=lambda: node.ready.is_set() and not stopping.is_set())
+            liveness = Liveness()
+            await nursery.start(liveness.run, stopping)
+            app = metrics_app(
+                healthy=lambda: node.ready.is_set() and not stopping.is_set(),
+                alive=liveness.alive,
+            )
             urls = await nursery.start(
                 lambda task_status: serve_metrics(
                     settings.metrics_address,  # type: ignore[arg-type]
@@ -164,7 +169,7 @@ async def _serve(settings: Settings, provider: LoadedProvider, shutdown: Shutdow
                     task_status=task_status,
                 )
             )
-            logger.info("metrics and /healthz on %s", ", ".join(urls))
+            logger.info("metrics, /healthz and /livez on %s", ", ".join(urls))
         timeout = settings.startup_timeout if settings.startup_timeout else math.inf
         try:
             with trio.fail_after(timeout):

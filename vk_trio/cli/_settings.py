@@ -333,7 +333,9 @@ def settings_from(
     if args.listen_address:
         listen_address = _ip("--listen-address", args.listen_address)
 
-    metrics_text = args.metrics_addr if args.metrics_addr is not None else ":10255"
+    # Loopback by default: the metrics port is plain HTTP without authentication (the kubelet's
+    # read-only port is off by default for the same reason). ":10255" serves every interface.
+    metrics_text = args.metrics_addr if args.metrics_addr is not None else "127.0.0.1:10255"
     metrics_address = _address("--metrics-addr", metrics_text) if metrics_text else None
     if metrics_address is not None and metrics_address.port == kubelet_port:
         hosts = {metrics_address.host, listen_address}
