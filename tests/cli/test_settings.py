@@ -62,7 +62,7 @@ def test_defaults_match_the_go_command(files: Files) -> None:
         taint=Taint("virtual-kubelet.io/provider", "mock", "NoSchedule"),
         log_level="info",
         log_format="text",
-        metrics_address=Address("", 10255),
+        metrics_address=Address("127.0.0.1", 10255),
         listen_address="",
         kubelet_port=10250,
         tls_cert_file=str(files.cert),

@@ -157,9 +157,21 @@ def test_args_and_env_are_valid_settings(tmp_path: Path) -> None:
     assert mock.capacity() == {"cpu": "8", "memory": "32Gi", "pods": "110"}
 
 
-@pytest.mark.parametrize("probe", ["livenessProbe", "readinessProbe"])
-def test_probes_use_the_metrics_port(probe: str) -> None:
-    assert container()[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+@pytest.mark.parametrize(
+    ("probe", "path"),
+    [("startupProbe", "/livez"), ("livenessProbe", "/livez"), ("readinessProbe", "/healthz")],
+)
+def test_probes_use_the_metrics_port(probe: str, path: str) -> None:
+    """Liveness must not depend on the API server (a slow start or an outage is no reason to
+    restart): /livez; readiness may: /healthz. The metrics port listens on the pod IP."""
+    assert container()[probe]["httpGet"] == {"path": path, "port": "metrics"}
+    args = parse_command_line(container()["args"])
+    assert args.metrics_addr == ":10255"
+
+
+def test_startup_probe_allows_a_slow_start() -> None:
+    startup = container()["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
 
 
 def test_container_runs_unprivileged() -> None:

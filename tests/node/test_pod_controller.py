@@ -28,7 +28,7 @@ async def test_create_reaches_running_with_event(autojump_clock: trio.testing.Mo
         assert h.events.events[0][3] == "Create pod in provider successfully"
         # the status write is a merge patch of pods/status that carries only the status
         [write] = h.kube.calls("patch", "/pods/web/status")
-        assert write.patch_type == "MERGE"
+        assert write.patch_type == "STRATEGIC"
         assert set(write.body) == {"status"}
 
 

@@ -84,7 +84,11 @@ def build_parser() -> _Parser:
     add("--taint", metavar="KEY", help="deprecated: taint key (use VKUBELET_TAINT_KEY)")
     add("--log-level", help="trace, debug, info, warn, error, fatal or panic (default: info)")
     add("--log-format", help="text or json (default: text)")
-    add("--metrics-addr", metavar="HOST:PORT", help='metrics and /healthz over HTTP (":10255")')
+    add(
+        "--metrics-addr",
+        metavar="HOST:PORT",
+        help='metrics, /healthz and /livez over HTTP ("127.0.0.1:10255")',
+    )
     add("--listen-address", metavar="IP", help="kubelet API address (default: all interfaces)")
     add(
         "--client-ca-file", metavar="PATH", help="CA for client certs ($APISERVER_CA_CERT_LOCATION)"

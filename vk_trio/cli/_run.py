@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 from collections.abc import AsyncIterator, Callable
+from typing import final
 
 import trio
 
@@ -15,16 +17,30 @@ from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
 from vk_trio.node import NodeOptions, VirtualNode
 
 from ._api_metrics import ApiRequestMetrics
-from ._metrics_server import metrics_app, serve_metrics
+from ._metrics_server import Liveness, metrics_app, serve_metrics
 from ._provider import LoadedProvider
 from ._settings import Settings
 
-__all__ = ["STARTUP_FAILED", "kubelet_server_config", "node_options", "run_node"]
+__all__ = [
+    "FORCED_EXIT",
+    "FORCE_EXIT_GRACE",
+    "STARTUP_FAILED",
+    "Shutdown",
+    "kubelet_server_config",
+    "node_options",
+    "run_node",
+]
 
 logger = logging.getLogger("vk_trio.cli")
 
 STARTUP_FAILED = 1
 """Exit status when the node cannot start (bad kubeconfig, registration refused, timeout)."""
+
+FORCED_EXIT = 2
+"""Exit status after a second SIGTERM/SIGINT cut the graceful shutdown short."""
+
+FORCE_EXIT_GRACE = 5.0
+"""Seconds a forced stop may take to unwind before the process exits regardless."""
 
 
 def node_options(settings: Settings) -> NodeOptions:
@@ -64,7 +80,8 @@ def run_node(settings: Settings, provider: LoadedProvider) -> int:
 
     A start-up failure is one clear log line and status 1; a signal is a graceful shutdown
     (stop taking work, finish in-flight provider calls within a bound, flush status writes) and
-    status 0.
+    status 0, also when it arrives before the node is ready; a second signal cuts the shutdown
+    short with status 2 (see :class:`Shutdown`).
     """
     try:
         return trio.run(_run, settings, provider)
@@ -84,67 +101,93 @@ def run_node(settings: Settings, provider: LoadedProvider) -> int:
 
 
 async def _run(settings: Settings, provider: LoadedProvider) -> int:
+    # The signal receiver is open before anything that can wait (the kubeconfig's exec plugin,
+    # registration against an API server that does not answer), so a stop works in every phase.
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        shutdown = Shutdown()
+        failure: Exception | None = None
+        async with trio.open_nursery() as watcher:
+            watcher.start_soon(shutdown.watch, signals)
+            try:
+                with shutdown.scope:
+                    await _serve(settings, provider, shutdown)
+            except (ConfigError, ApiError, trio.TooSlowError, OSError) as exc:
+                failure = exc  # raised outside the nursery, so not inside an exception group
+            finally:
+                watcher.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    if shutdown.forced:
+        return FORCED_EXIT
+    return 0
+
+
+async def _serve(settings: Settings, provider: LoadedProvider, shutdown: Shutdown) -> None:
     config = await load_config(settings.kubeconfig)
     options = node_options(settings)
     failure: Exception | None = None
     observe = ApiRequestMetrics().observe
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async with (
-            KubeClient(
-                config, qps=settings.kube_api_qps, burst=settings.kube_api_burst, observer=observe
-            ) as client,
-            # Events on a client of their own, with their own rate budget, as the kubelet does.
-            KubeClient(
-                config, qps=settings.event_qps, burst=settings.event_burst, observer=observe
-            ) as event_client,
-            trio.open_nursery() as nursery,
-        ):
-            node = VirtualNode(
-                options,
-                client,
-                provider.provider,
-                resources=provider.resources,
-                event_client=event_client,
+    async with (
+        KubeClient(
+            config, qps=settings.kube_api_qps, burst=settings.kube_api_burst, observer=observe
+        ) as client,
+        # Events on a client of their own, with their own rate budget, as the kubelet does.
+        KubeClient(
+            config, qps=settings.event_qps, burst=settings.event_burst, observer=observe
+        ) as event_client,
+        trio.open_nursery() as nursery,
+    ):
+        node = VirtualNode(
+            options,
+            client,
+            provider.provider,
+            resources=provider.resources,
+            event_client=event_client,
+        )
+        server = KubeletServer(
+            kubelet_server_config(settings),
+            provider.provider,
+            client=client,
+            pods=lambda: node.lookups.pods.lister().list(),
+        )
+        stopping = shutdown.requested
+        # As in the Go command, the kubelet API listens before the node registers, so the
+        # port it advertises answers from the first moment.
+        await nursery.start(server.run)
+        if settings.metrics_address is not None:
+            liveness = Liveness()
+            await nursery.start(liveness.run, stopping)
+            app = metrics_app(
+                healthy=lambda: node.ready.is_set() and not stopping.is_set(),
+                alive=liveness.alive,
             )
-            server = KubeletServer(
-                kubelet_server_config(settings),
-                provider.provider,
-                client=client,
-                pods=lambda: node.lookups.pods.lister().list(),
-            )
-            stopping = trio.Event()
-            nursery.start_soon(_on_signal, signals, (node.stop, server.stop), stopping)
-            # As in the Go command, the kubelet API listens before the node registers, so the
-            # port it advertises answers from the first moment.
-            await nursery.start(server.run)
-            if settings.metrics_address is not None:
-                app = metrics_app(healthy=lambda: node.ready.is_set() and not stopping.is_set())
-                urls = await nursery.start(
-                    lambda task_status: serve_metrics(
-                        settings.metrics_address,  # type: ignore[arg-type]
-                        app,
-                        shutdown=stopping,
-                        task_status=task_status,
-                    )
+            urls = await nursery.start(
+                lambda task_status: serve_metrics(
+                    settings.metrics_address,  # type: ignore[arg-type]
+                    app,
+                    shutdown=stopping,
+                    task_status=task_status,
                 )
-                logger.info("metrics and /healthz on %s", ", ".join(urls))
-            timeout = settings.startup_timeout if settings.startup_timeout else math.inf
-            try:
-                with trio.fail_after(timeout):
-                    await nursery.start(node.run)
-            except BaseException as exc:
-                failure = _startup_failure(exc)
-                if failure is None:
-                    raise
-                nursery.cancel_scope.cancel()
-            else:
-                await stopping.wait()
-                logger.info("shutting down node %s", settings.node_name)
-                # node.run returns by itself once its graceful stop is done; then the nursery ends.
-                nursery.cancel_scope.deadline = trio.current_time() + options.shutdown_timeout + 5
+            )
+            logger.info("metrics, /healthz and /livez on %s", ", ".join(urls))
+        timeout = settings.startup_timeout if settings.startup_timeout else math.inf
+        try:
+            with trio.fail_after(timeout):
+                await nursery.start(node.run)
+        except BaseException as exc:
+            failure = _startup_failure(exc)
+            if failure is None:
+                raise
+            nursery.cancel_scope.cancel()
+        else:
+            # From here on a stop drains: the node stops taking work and finishes what it has.
+            shutdown.started(node.stop, server.stop)
+            await stopping.wait()
+            logger.info("shutting down node %s", settings.node_name)
+            # node.run returns by itself once its graceful stop is done; then the nursery ends.
+            nursery.cancel_scope.deadline = trio.current_time() + options.shutdown_timeout + 5
     if failure is not None:
         raise failure
-    return 0
 
 
 def _startup_failure(exc: BaseException) -> Exception | None:
@@ -163,14 +206,53 @@ def _startup_failure(exc: BaseException) -> Exception | None:
     return None
 
 
-async def _on_signal(
-    signals: AsyncIterator[int],
-    stops: tuple[Callable[[], None], ...],
-    stopping: trio.Event,
-) -> None:
-    async for signum in signals:
-        logger.info("received %s: graceful shutdown", signal.Signals(signum).name)
-        stopping.set()
-        for stop in stops:
+@final
+class Shutdown:
+    """What SIGTERM and SIGINT do, in every phase of the process.
+
+    Before the node is ready there is nothing to drain (no pod has been handed to the provider
+    by this process), so the first signal cancels the start-up at once: against an API server
+    that does not answer, registration would otherwise retry for ever. Once the node runs, the
+    first signal is the graceful stop (``stops``: stop taking work, finish in-flight calls within
+    their bound, flush status). A second signal in any phase cancels everything, and if the
+    process still runs :data:`FORCE_EXIT_GRACE` seconds later (a task stuck in a shielded scope,
+    a hung thread) it ends with :func:`os._exit`: an operator's second Ctrl-C must never be
+    swallowed.
+    """
+
+    def __init__(self) -> None:
+        self.requested = trio.Event()
+        self.scope = trio.CancelScope()
+        self.forced = False
+        self._stops: tuple[Callable[[], None], ...] | None = None
+
+    def started(self, *stops: Callable[[], None]) -> None:
+        """The node is ready: from now on the first signal calls ``stops``."""
+        self._stops = stops
+        if self.requested.is_set():  # a signal raced with the last step of the start-up
+            self._stop()
+
+    def _stop(self) -> None:
+        if self._stops is None:
+            logger.info("stopping before the node was ready")
+            self.scope.cancel()
+            return
+        for stop in self._stops:
             stop()
-        return
+
+    async def watch(self, signals: AsyncIterator[int]) -> None:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if not self.requested.is_set():
+                logger.info("received %s: graceful shutdown (again to exit at once)", name)
+                self.requested.set()
+                self._stop()
+                continue
+            logger.warning("received %s again: exiting without draining", name)
+            self.forced = True
+            self.scope.cancel()
+            await trio.sleep(FORCE_EXIT_GRACE)
+            logger.error("still running %gs after a forced stop: exiting now", FORCE_EXIT_GRACE)
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            os._exit(FORCED_EXIT)

@@ -53,7 +53,7 @@ DEFAULT_NODE_NAME: Final = "virtual-kubelet"
 NODE_DEFAULTS: Final = NodeOptions(node_name=DEFAULT_NODE_NAME)
 """The node's options as the library defaults them; the command's defaults are read from here."""
 DEFAULT_KUBELET_PORT: Final = NODE_DEFAULTS.daemon_port
-DEFAULT_METRICS_ADDRESS: Final = ":10255"
+DEFAULT_METRICS_ADDRESS: Final = "127.0.0.1:10255"
 DEFAULT_EVENT_QPS: Final = 50.0
 DEFAULT_EVENT_BURST: Final = 100
 KUBELET_VERSION: Final = KUBELET_VERSION_PREFIX + __version__
@@ -329,6 +329,8 @@ def settings_from(
     if args.listen_address:
         listen_address = _ip("--listen-address", args.listen_address)
 
+    # Loopback by default: the metrics port is plain HTTP without authentication (the kubelet's
+    # read-only port is off by default for the same reason). ":10255" serves every interface.
     metrics_text = args.metrics_addr if args.metrics_addr is not None else DEFAULT_METRICS_ADDRESS
     metrics_address = (
         _address("--metrics-addr", metrics_text, any_free=True) if metrics_text else None

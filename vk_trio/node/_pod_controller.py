@@ -50,6 +50,7 @@ from ._env import resolve_pod_env
 from ._events import NORMAL, WARNING
 from ._kube import Conflict, KubeApi, NotFound, PatchType, resource_path
 from ._metrics import PodControllerMetrics
+from ._pod_conditions import readiness_gates
 from ._pod_state import PodState, StatusWrite
 from ._podutil import (
     is_running,
@@ -329,7 +330,9 @@ class PodController:
         written = state.last_write
         if written is not None and semantically_equal(api_status, written.result):
             return False
-        return status_patch(api_status, state.provider_pod.get("status") or {}) is not None
+        provider_status = state.provider_pod.get("status") or {}
+        gates = readiness_gates(api_pod)
+        return status_patch(api_status, provider_status, gates, self._now) is not None
 
     # -- provider notifications (plain, never block) -------------------------------------
     def _on_provider_status(self, pod: dict[str, Any]) -> None:
@@ -505,7 +508,7 @@ class PodController:
         )
         try:
             return await self._client.patch(
-                path, {"status": dict(status)}, patch_type=PatchType.MERGE
+                path, {"status": dict(status)}, patch_type=PatchType.STRATEGIC
             )
         except NotFound:
             return None
@@ -567,7 +570,7 @@ class PodController:
             and semantically_equal(written.desired, provider_status)
             and semantically_equal(written.result, current)
         ):
-            patch = status_patch(current, provider_status)
+            patch = status_patch(current, provider_status, readiness_gates(pod), self._now)
         if patch is None:
             self._status_skipped += 1
             if self._metrics:

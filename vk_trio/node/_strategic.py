@@ -185,7 +185,8 @@ def apply_strategic_patch(
     merge_keys: MergeKeys = NODE_MERGE_KEYS,
     path: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Apply a patch made by this module (used by tests and in-memory fakes of the API)."""
+    """Apply a patch made by this module or the pod status patch (``$patch: replace`` in a
+    list replaces it whole); used by tests and in-memory fakes of the API."""
     result = dict(obj)
     for key, value in patch.items():
         if key.startswith("$"):
@@ -199,6 +200,8 @@ def apply_strategic_patch(
         if isinstance(value, Mapping):
             base = current if isinstance(current, Mapping) else {}
             result[key] = apply_strategic_patch(base, value, merge_keys, sub_path)
+        elif isinstance(value, list) and {_DIRECTIVE: "replace"} in value:
+            result[key] = [item for item in value if item != {_DIRECTIVE: "replace"}]
         elif merge_key is not None and isinstance(value, list):
             result[key] = _apply_keyed_list(
                 current if isinstance(current, list) else [], value, merge_key, merge_keys, sub_path
