@@ -10,8 +10,10 @@ Differences from the Go version (docs/differences.md):
 * a failing first ping does not fail start-up: the node is registered (or updated) with
   ``Ready=False`` (reason ``ProviderPingFailed``) and the controller keeps pinging; while pings
   fail, status patches keep saying NotReady and the lease is not renewed;
-* a Node deleted while we run is registered again at the next status update (at once when the
-  lease controller notices its lease was garbage-collected);
+* a Node deleted while we run is registered again at once: the controller watches its own Node
+  (``fieldSelector=metadata.name=<node>``) and a ``DELETED`` event wakes the status loop, which
+  re-creates it (the Go version waits for the next status tick, up to 60 s, unless the lease was
+  garbage-collected too; a Lease that survives, as without a garbage collector, hides the loss);
 * a provider notification without labels/annotations keeps the current ones;
 * notifications never block the provider: the latest one wins.
 """
@@ -22,10 +24,13 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, Final, final
+from typing import Any, Final, Protocol, final
 
 import attrs
 import trio
+
+from vk_trio.informers import ListWatchClient
+from vk_trio.kube import Gone
 
 from ..util import Backoff, Now, format_time, retry, utc_now
 from ._kube import ApiError, Conflict, KubeApi, NotFound, PatchType, is_transient, resource_path
@@ -34,7 +39,7 @@ from ._node_object import mark_node_ready
 from ._node_status import node_status_patch, with_last_applied
 from ._ping import PingController, PingResult
 
-__all__ = ["PING_FAILED_REASON", "NodeController", "NodeControllerStatistics"]
+__all__ = ["PING_FAILED_REASON", "NodeApi", "NodeController", "NodeControllerStatistics"]
 
 logger = logging.getLogger("vk_trio.node.node")
 
@@ -45,6 +50,16 @@ _REGISTER_ATTEMPTS: Final = 5
 CONFLICT_BACKOFF: Final = Backoff(0.01, factor=1.0, jitter=0.1)
 """A status patch lost a race: read again after ~10 ms (jittered so racers spread out)."""
 _CONFLICT_ATTEMPTS: Final = 5
+_WATCH_TIMEOUT: Final = 300
+"""Seconds a watch of the own Node asks the server to keep open before it is re-opened."""
+_WATCH_REOPEN_DELAY: Final = 1.0
+"""Pause before a watch the server ended normally is opened again."""
+WATCH_BACKOFF: Final = Backoff(1.0, factor=2.0, cap=30.0, jitter=0.2)
+"""Waits after failed watches of the own Node (1, 2, 4 ... 30 s, jittered)."""
+
+
+class NodeApi(KubeApi, ListWatchClient, Protocol):
+    """What the node controller needs: the REST verbs and a watch (of its own Node)."""
 
 
 async def _healthy() -> None:
@@ -67,7 +82,7 @@ class NodeController:
 
     def __init__(
         self,
-        client: KubeApi,
+        client: NodeApi,
         node: Mapping[str, Any],
         *,
         ping: Callable[[], Awaitable[None]] | None = None,
@@ -171,6 +186,7 @@ class NodeController:
             else:
                 if self._lease is not None:
                     await nursery.start(self._lease.run)
+                nursery.start_soon(self._watch_own_node)
                 self._ready.set()
                 task_status.started()
                 await self._loop()
@@ -205,6 +221,51 @@ class NodeController:
             max_attempts=_REGISTER_ATTEMPTS,
             on_retry=log_retry,
         )
+
+    async def _watch_own_node(self) -> None:
+        """Wake the status loop the moment our Node is deleted, so it is registered again.
+
+        The first watch starts at the resourceVersion of our last write, so a deletion between
+        that write and the watch is still seen; a re-opened one at the last event's. When that
+        version is too old (410 Gone) the status loop is woken (it re-creates a missing Node)
+        and the watch starts afresh. Errors back off up to 30 s. The status tick remains the
+        fallback; this only makes re-registration immediate.
+        """
+        path = resource_path("v1", "nodes")
+        selector = f"metadata.name={self._name}"
+        meta = (self._server_node or {}).get("metadata") or {}
+        version: str | None = meta.get("resourceVersion") or None
+        failures = 0
+        while True:
+            try:
+                async with self._client.watch(
+                    path,
+                    resource_version=version,
+                    field_selector=selector,
+                    timeout_seconds=_WATCH_TIMEOUT,
+                    allow_bookmarks=False,
+                ) as events:
+                    async for event in events:
+                        failures = 0
+                        version = (event.object.get("metadata") or {}).get(
+                            "resourceVersion"
+                        ) or version
+                        if event.type == "DELETED":
+                            logger.warning("node %s was deleted: registering it again", self._name)
+                            self._wake()
+            except Gone:
+                version = None
+                self._wake()  # a status update re-creates the Node if it went meanwhile
+            except ApiError as exc:
+                failures += 1
+                delay = WATCH_BACKOFF.delay(failures)
+                logger.warning(
+                    "watching node %s failed, retrying in %.1fs: %s", self._name, delay, exc
+                )
+                await trio.sleep(delay)
+                continue
+            # the server ended the watch (its timeout) or it expired: a new one, from `version`
+            await trio.sleep(_WATCH_REOPEN_DELAY)
 
     async def _loop(self) -> None:
         while True:
