@@ -50,6 +50,7 @@ class Model:
     results: dict[int, object] = attrs.field(factory=dict)
     shutting_down: bool = False
     drains: dict[int, bool] = attrs.field(factory=dict)  # drain id -> returned
+    joins: dict[int, bool] = attrs.field(factory=dict)  # join id -> returned
 
     def promote(self) -> None:
         due = sorted((t, s, item) for item, (t, s) in self.delayed.items() if t <= self.now)
@@ -121,6 +122,18 @@ class Model:
             self._serve_waiting()
         if not self.processing:
             self._finish_drains()
+        self._finish_joins()
+
+    def start_join(self, join: int) -> None:
+        self.promote()
+        self.joins[join] = False
+        self._finish_joins()
+
+    def _finish_joins(self) -> None:
+        # Idle: nothing waiting, nothing processing, nothing delayed.
+        if not self.queue and not self.processing and not self.delayed:
+            for join in self.joins:
+                self.joins[join] = True
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -129,12 +142,14 @@ class Model:
     def shut_down(self) -> None:
         self._begin_shutdown()
         self._finish_drains()
+        self._finish_joins()
 
     def start_drain(self, drain: int) -> None:
         self._begin_shutdown()
         self.drains[drain] = False
         if not self.processing:
             self._finish_drains()
+        self._finish_joins()
 
     def _begin_shutdown(self) -> None:
         self.shutting_down = True
@@ -163,6 +178,8 @@ def make_machine(
             self.results: dict[int, object] = {}
             self.scopes: dict[int, trio.CancelScope] = {}
             self.drains: dict[int, bool] = {}
+            self.joins: dict[int, bool] = {}
+            self.join_scopes: list[trio.CancelScope] = []
             self.next_id = 0
 
         async def _now(self) -> float:
@@ -253,12 +270,29 @@ def make_machine(
             self._run(lambda: nursery.start_soon(run_drain))
             self.model.start_drain(drain)
 
+        @rule()
+        def join(self) -> None:
+            join = self.next_id
+            self.next_id += 1
+            self.joins[join] = False
+            scope = trio.CancelScope()
+            self.join_scopes.append(scope)
+
+            async def run_join() -> None:
+                with scope:
+                    await self.queue.join()
+                    self.joins[join] = True
+
+            self._run(lambda: nursery.start_soon(run_join))
+            self.model.start_join(join)
+
         @invariant()
         def agrees_with_the_model(self) -> None:
             # First what the tasks saw (before anything here touches the queue: a call such
             # as statistics() promotes due items itself and would hide a missed timer) ...
             assert self.results == self.model.results
             assert self.drains == self.model.drains
+            assert self.joins == self.model.joins
             # ... then the counts.
             self.model.promote()
             stats = cast("QueueStatistics", self._run(self.queue.statistics))
@@ -275,6 +309,8 @@ def make_machine(
             # Release every task this example started, so none outlives it.
             self._run(self.queue.shut_down)
             assert all(self.drains.values())
+            for scope in self.join_scopes:  # a join can wait for ever (items left unprocessed)
+                self._run(scope.cancel)
             assert set(self.results) == set(self.scopes)
 
     return QueueMachine
