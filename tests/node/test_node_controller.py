@@ -289,3 +289,26 @@ async def test_failed_lease_renewals_back_off_within_the_interval(
         renewed = controller.lease_controller.statistics().renewals
         await trio.sleep(10)  # back to the regular cadence
         assert controller.lease_controller.statistics().renewals == renewed + 1
+
+
+async def test_lease_update_conflict_rereads_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        lease = controller.lease_controller
+        assert lease is not None
+        renewals = lease.statistics().renewals
+        gets = len(kube.calls("get", "leases"))
+        for _ in range(2):
+            kube.fail_next("update", Conflict("changed", status_code=409))
+        start = trio.current_time()
+        await lease.sync()
+        assert trio.current_time() == start  # conflicts are retried without waiting
+        assert lease.statistics().renewals == renewals + 1
+        assert len(kube.calls("get", "leases")) == gets + 2  # read again after each conflict
+        for _ in range(5):
+            kube.fail_next("update", Conflict("changed", status_code=409))
+        await lease.sync()  # five conflicts in a row: this sync fails, the next one renews
+        assert lease.statistics().failures == 1

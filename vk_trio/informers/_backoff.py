@@ -14,6 +14,8 @@ from typing import final
 
 import trio
 
+from .. import util
+
 DEFAULT_INITIAL = 0.8
 DEFAULT_CAP = 30.0
 DEFAULT_FACTOR = 2.0
@@ -50,25 +52,24 @@ class Backoff:
         self.factor = factor
         self.jitter = jitter
         self.reset_after = reset_after
+        self.policy = util.Backoff(initial, factor=factor, cap=cap, jitter=jitter)
+        """The delays as vk_trio's one back-off policy value; this class adds the reset rule."""
         self._rng = rng or random.Random()
-        self._base = initial
+        self._step = 0
         self._last_request: float | None = None
 
     def next_delay(self) -> float:
         """The next sleep in seconds (advances the sequence)."""
         now = trio.current_time()
         if self._last_request is not None and now - self._last_request > self.reset_after:
-            self._base = self.initial
+            self._step = 0
         self._last_request = now
-        base = self._base
-        self._base = min(base * self.factor, self.cap)
-        if self.jitter > 0:
-            return base + self._rng.random() * self.jitter * base
-        return base
+        self._step += 1
+        return self.policy.delay(self._step, self._rng)
 
     def reset(self) -> None:
         """Start over at ``initial``."""
-        self._base = self.initial
+        self._step = 0
         self._last_request = None
 
 

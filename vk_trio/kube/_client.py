@@ -3,10 +3,13 @@
 Objects go in and come out as plain dicts (orjson), never typed models: nothing
 the server sends is lost on a round trip, and decoding costs microseconds.
 
-Every verb funnels into :meth:`KubeClient._request`, which is the hot path of
-the whole node agent (each pod status write passes through it), so it is kept
-flat: take a rate-limit token, get the cached ``Authorization`` value, build
-one ``httpx.Request`` and hand it straight to the transport.  httpx's
+Every verb funnels into :meth:`KubeClient._request` (watches into
+:meth:`KubeClient._send_stream`), and both into one attempt, :meth:`KubeClient._attempt`,
+repeated by the one attempt loop of vk_trio (:func:`vk_trio.util.retry` with the
+:class:`RetryPolicy`). That is the hot path of the whole node agent (each pod status
+write passes through it), so an attempt is kept flat: take a rate-limit token, get
+the cached ``Authorization`` value, build one ``httpx.Request`` and hand it straight
+to the transport.  httpx's
 ``AsyncClient`` machinery (cookies, redirects, event hooks, URL merging) is
 bypassed because none of it applies to the Kubernetes API and it costs more
 than the transport itself; ``httpx`` stays the interface through its request,
