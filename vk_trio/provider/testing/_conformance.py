@@ -17,8 +17,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
+import pytest
 import trio
 
 from .._checks import check_provider
@@ -35,9 +36,6 @@ from .._streaming import (
 from ..types import Pod
 from . import _cases, _streams
 from ._kit import Kit
-
-if TYPE_CHECKING:
-    import pytest
 
 __all__ = ["CASES", "ProviderConformance", "applicable_cases"]
 
@@ -183,6 +181,7 @@ class ProviderConformance:
         ids, _lacking = applicable_cases(self.provider_class)
         metafunc.parametrize("conformance_case", ids, ids=ids)
 
+    @pytest.mark.trio
     async def test_conformance(self, conformance_case: str) -> None:
         """Run one case against a fresh provider, as the node would drive it."""
         provider = await self.make_provider()

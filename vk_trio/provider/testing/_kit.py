@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import trio
 
@@ -14,6 +14,9 @@ from .._errors import is_not_found
 from .._protocols import PodLifecycleHandler, PodNotifier
 from .._status import pod_status_to_dict
 from ..types import Pod
+
+if TYPE_CHECKING:
+    from ._conformance import ProviderConformance
 
 __all__ = ["Kit", "Notification"]
 
@@ -49,7 +52,7 @@ class Kit:
         namespace: str,
         timeout: float,
         concurrency: int,
-        settings: Any,
+        settings: ProviderConformance,
     ) -> None:
         self.provider = provider
         self.namespace = namespace
