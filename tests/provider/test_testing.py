@@ -3,6 +3,9 @@ fails the case meant to catch it, with a message that says what is wrong."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
 import trio
 import trio.testing
@@ -215,3 +218,14 @@ async def test_make_provider_must_return_the_declared_class() -> None:
 
     with pytest.raises(AssertionError, match="make_provider returned Toy, not"):
         await Wrong().test_conformance("lifecycle")
+
+
+def test_a_subclass_must_name_its_provider_class() -> None:
+    class NoClass(ProviderConformance):
+        pass
+
+    def test_conformance() -> None: ...
+
+    metafunc = cast(pytest.Metafunc, SimpleNamespace(function=test_conformance))
+    with pytest.raises(TypeError, match="NoClass: set provider_class to the class make_provider"):
+        NoClass().pytest_generate_tests(metafunc)

@@ -178,7 +178,12 @@ class ProviderConformance:
         """pytest calls this for the subclass: one ``test_conformance`` case per applicable id."""
         if metafunc.function.__name__ != "test_conformance":
             return
-        ids, _lacking = applicable_cases(self.provider_class)
+        provider_class = getattr(self, "provider_class", None)
+        if not isinstance(provider_class, type):
+            raise TypeError(
+                f"{type(self).__name__}: set provider_class to the class make_provider returns"
+            )
+        ids, _lacking = applicable_cases(provider_class)
         metafunc.parametrize("conformance_case", ids, ids=ids)
 
     @pytest.mark.trio
