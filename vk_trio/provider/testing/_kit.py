@@ -6,10 +6,12 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, final
 
 import trio
 
+from .._converter import format_time
 from .._errors import is_not_found
 from .._protocols import PodLifecycleHandler, PodNotifier
 from .._status import pod_status_to_dict
@@ -81,6 +83,16 @@ class Kit:
     def copy(self, pod: Pod) -> Pod:
         """What the node hands the provider: its own deep copy of the API's pod."""
         return copy.deepcopy(pod)
+
+    def deleting(self, pod: Pod) -> Pod:
+        """What the node hands ``delete_pod``: the pod as graceful deletion left it, with
+        ``deletionTimestamp`` (now) and ``deletionGracePeriodSeconds`` (the pod's
+        ``terminationGracePeriodSeconds``, 30 if unset, as the API server sets it)."""
+        result = copy.deepcopy(pod)
+        grace = result.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+        result["metadata"]["deletionTimestamp"] = format_time(datetime.now(UTC))
+        result["metadata"]["deletionGracePeriodSeconds"] = grace
+        return result
 
     # -- notifications ----------------------------------------------------------------------
 
@@ -180,7 +192,7 @@ class Kit:
     async def delete_tolerating_not_found(self, pod: Pod, what: str) -> None:
         """A delete that may answer "not found" (already gone), and nothing else."""
         try:
-            await self.provider.delete_pod(self.copy(pod))
+            await self.provider.delete_pod(self.deleting(pod))
         except Exception as exc:
             assert is_not_found(exc), (
                 f"{what}: delete_pod raised {type(exc).__name__}: {exc}; a pod that is gone "
