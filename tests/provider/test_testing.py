@@ -3,6 +3,7 @@ fails the case meant to catch it, with a message that says what is wrong."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
@@ -58,11 +59,17 @@ class Toy:
 
 
 class TestToyConformance(ProviderConformance):
-    """The kit on a polled provider without capabilities (the mock covers the others)."""
+    """The kit on a polled provider without capabilities (the mock covers the others), built
+    from a fixture the way a provider needing one (a control plane, a directory) is."""
 
     provider_class = Toy
 
+    @pytest.fixture(autouse=True)
+    def _workdir(self, tmp_path: Path) -> None:
+        self.workdir = tmp_path
+
     async def make_provider(self) -> Toy:
+        assert self.workdir.is_dir()
         return Toy()
 
 
