@@ -30,7 +30,7 @@ async def lifecycle(kit: Kit) -> None:
     provider = kit.provider
     pod = kit.pod("life")
     uid = pod["metadata"].get("uid")
-    namespace, name = await kit.create_running(pod)
+    namespace, name = await kit.create_known(pod)
     got = await provider.get_pod(namespace, name)
     if uid:
         # the node compares UIDs to tell a replaced pod of the same name from the one it created
@@ -103,7 +103,7 @@ async def not_found(kit: Kit) -> None:
 async def delete_is_idempotent(kit: Kit) -> None:
     """Deleting twice, or deleting a pod never seen, returns or raises NotFoundError only."""
     pod = kit.pod("twice")
-    namespace, name = await kit.create_running(pod)
+    namespace, name = await kit.create_known(pod)
     await kit.provider.delete_pod(kit.deleting(pod))
     await kit.delete_tolerating_not_found(pod, "a second delete of the same pod")
     await kit.wait_for(
@@ -166,7 +166,7 @@ async def cancellation(kit: Kit) -> None:
         )
 
         pod = kit.pod("cancel-delete")
-        namespace, name = await kit.create_running(pod)
+        namespace, name = await kit.create_known(pod)
         await _cancelled(when, kit.provider.delete_pod, kit.deleting(pod))
         if await kit.assert_consistent(namespace, name):
             await kit.delete_tolerating_not_found(pod, f"a delete after one cancelled {when}")
@@ -176,7 +176,7 @@ async def cancellation(kit: Kit) -> None:
         )
     # and the provider still works
     pod = kit.pod("after-cancel")
-    namespace, name = await kit.create_running(pod)
+    namespace, name = await kit.create_known(pod)
     await kit.provider.delete_pod(kit.deleting(pod))
 
 

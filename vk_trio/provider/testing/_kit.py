@@ -199,14 +199,21 @@ class Kit:
                 "may only be NotFoundError (or a plain return)"
             )
 
-    async def create_running(self, pod: Pod) -> tuple[str, str]:
-        """Create ``pod`` and wait until the provider reports a phase for it."""
+    async def create_known(self, pod: Pod) -> tuple[str, str]:
+        """Create ``pod`` and wait until ``get_pod`` knows it."""
         namespace, name = self.name_of(pod)
         await self.provider.create_pod(self.copy(pod))
         await self.wait_for(
             f"pod {namespace}/{name} to be known after create_pod",
             lambda: self.known(namespace, name),
         )
+        return namespace, name
+
+    async def create_running(self, pod: Pod) -> tuple[str, str]:
+        """Create ``pod`` and wait until its phase is ``Running`` (what ``kubectl exec``,
+        ``logs``, ``attach`` and ``port-forward`` wait for before they call the kubelet)."""
+        namespace, name = await self.create_known(pod)
+        await self.wait_phase(namespace, name, ("Running",))
         return namespace, name
 
     async def wait_phase(self, namespace: str, name: str, phases: tuple[str, ...]) -> None:
