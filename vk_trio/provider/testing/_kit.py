@@ -13,7 +13,7 @@ import trio
 
 from .._converter import format_time
 from .._errors import is_not_found
-from .._protocols import PodLifecycleHandler, PodNotifier
+from .._protocols import PodLifecycleHandler
 from .._status import pod_status_to_dict
 from ..types import Pod
 
@@ -64,7 +64,6 @@ class Kit:
         self._make_pod = make_pod
         self.notifications: list[Notification] = []
         self._changed = trio.Event()
-        self.notifier = isinstance(provider, PodNotifier)
         self._prefix = f"kit-{uuid.uuid4().hex[:6]}"
         self._count = 0
 
