@@ -1,7 +1,7 @@
 """The mock passes the provider conformance kit (vk_trio.provider.testing), like every provider."""
 
 from vk_trio.provider.testing import ProviderConformance
-from vk_trio_mock import MockConfig, MockKnobs, MockLogs, MockProvider
+from vk_trio_mock import MockConfig, MockKnobs, MockProvider
 
 
 class TestMockConformance(ProviderConformance):
@@ -9,7 +9,7 @@ class TestMockConformance(ProviderConformance):
     logs_contain = b"mock log line"
 
     async def make_provider(self) -> MockProvider:
-        return MockProvider(node_name="vk-conformance", config=MockConfig(logs=MockLogs(lines=3)))
+        return MockProvider(node_name="vk-conformance")  # logs: 3 "mock log line"s each
 
 
 class TestSlowMockConformance(TestMockConformance):

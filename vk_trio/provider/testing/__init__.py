@@ -19,11 +19,10 @@ for all; ``notifications``, ``logs``, ``exec``, ``attach``, ``port-forward``, ``
 ``metrics`` for providers implementing that capability; and ``not-applicable:<list>`` naming
 (and checking the absence of) the rest.  See ``docs/provider.md``.
 
-This module imports pytest's types only for annotations and is never imported by vk-trio itself.
+The case runs under pytest-trio whether or not the project sets ``trio_mode``.  This package
+imports pytest and is never imported by vk-trio itself: only tests use it.
 """
 
 from ._conformance import CASES as CASES
 from ._conformance import ProviderConformance as ProviderConformance
 from ._conformance import applicable_cases as applicable_cases
-from ._kit import Kit as Kit
-from ._kit import Notification as Notification

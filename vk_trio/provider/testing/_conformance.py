@@ -17,8 +17,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
+import pytest
 import trio
 
 from .._checks import check_provider
@@ -35,9 +36,6 @@ from .._streaming import (
 from ..types import Pod
 from . import _cases, _streams
 from ._kit import Kit
-
-if TYPE_CHECKING:
-    import pytest
 
 __all__ = ["CASES", "ProviderConformance", "applicable_cases"]
 
@@ -148,7 +146,11 @@ class ProviderConformance:
         await trio.lowlevel.checkpoint()
 
     def make_pod(self, namespace: str, name: str) -> Pod:
-        """The pod the cases create, as the node would hand it over (bound, env resolved)."""
+        """The pod the cases create, as the node would hand it over (bound, env resolved).
+
+        Its ``terminationGracePeriodSeconds`` (1 here) becomes ``deletionGracePeriodSeconds``
+        on the pod handed to ``delete_pod``, as graceful deletion in the API would set it.
+        """
         return {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -162,6 +164,7 @@ class ProviderConformance:
             "spec": {
                 "nodeName": "vk-conformance",
                 "restartPolicy": "Always",
+                "terminationGracePeriodSeconds": 1,
                 "containers": [
                     {
                         "name": "main",
@@ -180,9 +183,15 @@ class ProviderConformance:
         """pytest calls this for the subclass: one ``test_conformance`` case per applicable id."""
         if metafunc.function.__name__ != "test_conformance":
             return
-        ids, _lacking = applicable_cases(self.provider_class)
+        provider_class = getattr(self, "provider_class", None)
+        if not isinstance(provider_class, type):
+            raise TypeError(
+                f"{type(self).__name__}: set provider_class to the class make_provider returns"
+            )
+        ids, _lacking = applicable_cases(provider_class)
         metafunc.parametrize("conformance_case", ids, ids=ids)
 
+    @pytest.mark.trio
     async def test_conformance(self, conformance_case: str) -> None:
         """Run one case against a fresh provider, as the node would drive it."""
         provider = await self.make_provider()
