@@ -22,9 +22,9 @@ async def test_deleted_node_is_registered_again_through_the_watch(
             old = await vk.client.get(path)
             await vk.client.delete(path)
 
-            async def recreated() -> bool:
+            async def recreated(old_uid: str = old["metadata"]["uid"]) -> bool:
                 node = await vk.get(path)
-                return node is not None and node["metadata"]["uid"] != old["metadata"]["uid"]
+                return node is not None and node["metadata"]["uid"] != old_uid
 
             await eventually(recreated, timeout=120)
             assert await vk.get(lease) is not None  # the Lease never went away
