@@ -214,7 +214,7 @@ def test_metrics_on_any_free_port_and_load_balancer_exclusion_off(
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")))  # type: ignore[union-attr]
     reader.start()
     try:
-        pattern = re.compile(r"metrics and /healthz on http://127\.0\.0\.1:(\d+)")
+        pattern = re.compile(r"metrics, /healthz and /livez on http://127\.0\.0\.1:(\d+)")
 
         def chosen_port() -> int | None:
             for line in list(lines):
