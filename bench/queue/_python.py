@@ -45,6 +45,33 @@ def single_task_with_metrics(n: int) -> float:
     return time.perf_counter() - start
 
 
+async def _hand_off(
+    worker: Callable[[], Awaitable[None]],
+    add: Callable[[int], object],
+    n: int,
+    finished: trio.Event,
+) -> float:
+    """Seconds for ``WORKERS`` parked ``worker`` tasks to take ``n`` items from ``add``.
+
+    One producer adds the items, yielding after every ``WORKERS`` of them; (b) and its trio floor
+    share this so the two differ only in what hands the items over.
+    """
+    async with trio.open_nursery() as nursery:
+        for _ in range(WORKERS):
+            nursery.start_soon(worker)
+        await trio.testing.wait_all_tasks_blocked()
+        checkpoint = trio.lowlevel.checkpoint
+        start = time.perf_counter()
+        for i in range(n):
+            add(i)
+            if i % WORKERS == WORKERS - 1:
+                await checkpoint()
+        await finished.wait()
+        elapsed = time.perf_counter() - start
+        nursery.cancel_scope.cancel()
+    return elapsed
+
+
 async def eight_workers(n: int) -> float:
     """(b) Eight tasks wait in ``get()``; one producer adds n distinct items.
 
@@ -65,21 +92,7 @@ async def eight_workers(n: int) -> float:
             if processed == n:
                 finished.set()
 
-    async with trio.open_nursery() as nursery:
-        for _ in range(WORKERS):
-            nursery.start_soon(worker)
-        await trio.testing.wait_all_tasks_blocked()
-        add = queue.add
-        checkpoint = trio.lowlevel.checkpoint
-        start = time.perf_counter()
-        for i in range(n):
-            add(i)
-            if i % WORKERS == WORKERS - 1:
-                await checkpoint()
-        await finished.wait()
-        elapsed = time.perf_counter() - start
-        nursery.cancel_scope.cancel()
-    return elapsed
+    return await _hand_off(worker, queue.add, n, finished)
 
 
 async def eight_workers_trio_floor(n: int) -> float:
@@ -103,21 +116,7 @@ async def eight_workers_trio_floor(n: int) -> float:
             if processed == n:
                 finished.set()
 
-    async with trio.open_nursery() as nursery:
-        for _ in range(WORKERS):
-            nursery.start_soon(worker)
-        await trio.testing.wait_all_tasks_blocked()
-        add = send.send_nowait
-        checkpoint = trio.lowlevel.checkpoint
-        start = time.perf_counter()
-        for i in range(n):
-            add(i)
-            if i % WORKERS == WORKERS - 1:
-                await checkpoint()
-        await finished.wait()
-        elapsed = time.perf_counter() - start
-        nursery.cancel_scope.cancel()
-    return elapsed
+    return await _hand_off(worker, send.send_nowait, n, finished)
 
 
 def half_duplicates(n: int) -> float:
