@@ -524,7 +524,8 @@ async def check(
             wrong[name] = f"API image {_image(pod)} != {want}"
         elif pod.get("status", {}).get("phase") != "Running" or not _ready(pod):
             phase = pod.get("status", {}).get("phase")
-            wrong[name] = f"API status phase={phase} ready={_ready(pod)}, provider runs it"
+            runs = "runs" if held is not None else "does not run"
+            wrong[name] = f"API status phase={phase} ready={_ready(pod)}; the provider {runs} it"
         elif held is None:
             wrong[name] = "lost: the provider does not run it"
         elif held["metadata"].get("uid") != pod["metadata"]["uid"]:
