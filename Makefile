@@ -1,6 +1,7 @@
 # vk-trio: every target sets itself up on a fresh machine.
 #   make test   - venv + dev install, control-plane build (cached), ruff, mypy, import-linter,
 #                 the vk-trio-queue distribution check, pytest
+#   make test-faults - the fault-injection suite (tests/faults, docs/faults.md; not in `make test`)
 #   make bench  - every benchmark under bench/ (queue, client, e2e)
 #   make demo   - the main job on a local real control plane
 SHELL := /bin/bash
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 export GOTOOLCHAIN := local
 export GOFLAGS := -mod=readonly
 
-.PHONY: install test lint typecheck importlint queue-dist pytest bench bench-quick demo controlplane clean
+.PHONY: install test test-faults lint typecheck importlint queue-dist pytest bench bench-quick demo controlplane clean
 
 # vk-trio depends on vk-trio-queue (vk_trio/queue, packaged from packaging/vk-trio-queue), so that
 # goes in first from this tree.  vk-trio itself is editable in "compat" mode: a .pth file puts the
@@ -52,6 +53,12 @@ queue-dist: install
 	$(PY) packaging/vk-trio-queue/check_dist.py
 
 test: lint typecheck importlint queue-dist pytest
+
+# The fault-injection suite (docs/faults.md): VK_FAULTS_PODS pods (default 1000) churn on a real
+# vk-trio process while each fault hits it. Kept out of `pytest`'s default collection
+# (norecursedirs in pyproject.toml) because of its runtime; named explicitly here.
+test-faults: install controlplane
+	$(VENV)/bin/pytest -p no:cacheprovider -v tests/faults $(PYTEST_ARGS)
 
 bench: install controlplane
 	$(PY) -m bench

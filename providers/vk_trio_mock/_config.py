@@ -15,7 +15,10 @@ vk-trio adds an optional ``knobs`` object to the node's entry, for tests and ben
     "knobs": {
       "latency":  {"create": 0.05, "update": 0, "delete": 0.01, "get": 0, "list": 0},
       "failures": {"create": {"nth": [1, 3], "fraction": 0.1, "seed": 7, "message": "quota"},
-                   "update": {...}, "delete": {...}}
+                   "update": {...}, "delete": {...}},
+      "spikes":   {"create": {"fraction": 0.05, "seconds": 2.0, "seed": 3}, "get": {...}},
+      "hangs":    {"create": [10], "get": [...]},
+      "ledger":   "/path/to/ledger.jsonl"
     }
 
 and an optional ``logs`` object saying what the containers' logs hold (see :class:`MockLogs`)::
@@ -26,6 +29,14 @@ and an optional ``logs`` object saying what the containers' logs hold (see :clas
 covers ``get_pod`` and ``get_pod_status``, ``list`` is ``get_pods``).  ``failures`` makes calls
 raise a plain error (one the controllers retry): the ``nth`` calls of that kind (1-based, counting
 every call), and each call with probability ``fraction`` (deterministic with ``seed``).
+
+The last three exist for the fault-injection suite (``tests/faults``): ``spikes`` adds ``seconds``
+to a random ``fraction`` of the calls of a kind (a latency spike, on top of ``latency``); ``hangs``
+lists call numbers (1-based, as ``nth``) of a kind that never return (until cancelled: a hung
+provider); ``ledger`` names a file to which every *successful* create, update and delete appends
+one JSON line (``op``, ``namespace``, ``name``, ``uid``, ``pid``), so that a test outside the
+process can count creates per pod UID (:meth:`MockProvider.creates_per_uid` counts them in
+process).
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ __all__ = [
     "DEFAULT_MEMORY",
     "DEFAULT_PODS",
     "FailurePlan",
+    "LatencySpikes",
     "MockConfig",
     "MockKnobs",
     "MockLogs",
@@ -84,11 +96,31 @@ class FailurePlan:
 
 @final
 @attrs.frozen(kw_only=True)
+class LatencySpikes:
+    """A random ``fraction`` of the calls of one kind take ``seconds`` longer."""
+
+    fraction: float = attrs.field(
+        default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
+    seconds: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
+    seed: int | None = None
+
+
+def _freeze_hangs(mapping: Mapping[str, frozenset[int]]) -> Mapping[str, frozenset[int]]:
+    return MappingProxyType({op: frozenset(calls) for op, calls in mapping.items()})
+
+
+@final
+@attrs.frozen(kw_only=True)
 class MockKnobs:
-    """Per-call latency (seconds) and failure plans, by operation name."""
+    """Per-call latency (seconds), failure plans, latency spikes and hung calls by operation
+    name, and the ledger file of successful calls (``None``: none written)."""
 
     latency: Mapping[str, float] = attrs.field(default=_EMPTY, converter=_freeze)
     failures: Mapping[str, FailurePlan] = attrs.field(default=_EMPTY, converter=_freeze)
+    spikes: Mapping[str, LatencySpikes] = attrs.field(default=_EMPTY, converter=_freeze)
+    hangs: Mapping[str, frozenset[int]] = attrs.field(default=_EMPTY, converter=_freeze_hangs)
+    ledger: str | None = None
 
 
 @final
@@ -197,7 +229,7 @@ def _parse_knobs(raw: object) -> MockKnobs:
         return MockKnobs()
     if not isinstance(raw, dict):
         raise InvalidInputError("knobs must be a JSON object")
-    unknown = set(raw) - {"latency", "failures"}
+    unknown = set(raw) - {"latency", "failures", "spikes", "hangs", "ledger"}
     if unknown:
         raise InvalidInputError(f"knobs has unknown fields {sorted(unknown)}")
     latency_raw = raw.get("latency", {})
@@ -220,7 +252,51 @@ def _parse_knobs(raw: object) -> MockKnobs:
                 f"knobs: failures.{op} is not an operation ({', '.join(FAILURE_OPERATIONS)})"
             )
         failures[op] = _parse_failure(op, plan)
-    return MockKnobs(latency=latency, failures=failures)
+    spikes_raw = raw.get("spikes", {})
+    if not isinstance(spikes_raw, dict):
+        raise InvalidInputError("knobs: spikes must be an object of operation to spike plan")
+    spikes = {op: _parse_spikes(op, plan) for op, plan in spikes_raw.items()}
+    hangs_raw = raw.get("hangs", {})
+    if not isinstance(hangs_raw, dict):
+        raise InvalidInputError("knobs: hangs must be an object of operation to call numbers")
+    hangs = {op: _parse_hangs(op, calls) for op, calls in hangs_raw.items()}
+    ledger = raw.get("ledger")
+    if ledger is not None and (not isinstance(ledger, str) or not ledger):
+        raise InvalidInputError("knobs: ledger must be a file path")
+    return MockKnobs(latency=latency, failures=failures, spikes=spikes, hangs=hangs, ledger=ledger)
+
+
+def _check_latency_op(section: str, op: str) -> None:
+    if op not in LATENCY_OPERATIONS:
+        raise InvalidInputError(
+            f"knobs: {section}.{op} is not an operation ({', '.join(LATENCY_OPERATIONS)})"
+        )
+
+
+def _parse_spikes(op: str, raw: object) -> LatencySpikes:
+    _check_latency_op("spikes", op)
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"knobs: spikes.{op} must be an object")
+    unknown = set(raw) - {"fraction", "seconds", "seed"}
+    if unknown:
+        raise InvalidInputError(f"knobs: spikes.{op} has unknown fields {sorted(unknown)}")
+    fraction = _number(f"spikes.{op}.fraction", raw.get("fraction", 0))
+    if fraction > 1:
+        raise InvalidInputError(f"knobs: spikes.{op}.fraction must be <= 1, not {fraction}")
+    seconds = _number(f"spikes.{op}.seconds", raw.get("seconds", 0))
+    seed = raw.get("seed")
+    if seed is not None:
+        seed = int(_number(f"spikes.{op}.seed", seed, integer=True))
+    return LatencySpikes(fraction=fraction, seconds=seconds, seed=seed)
+
+
+def _parse_hangs(op: str, raw: object) -> frozenset[int]:
+    _check_latency_op("hangs", op)
+    if not isinstance(raw, list) or not all(
+        isinstance(item, int) and not isinstance(item, bool) and item >= 1 for item in raw
+    ):
+        raise InvalidInputError(f"knobs: hangs.{op} must be a list of call numbers >= 1")
+    return frozenset(raw)
 
 
 def _parse_logs(raw: object) -> MockLogs:

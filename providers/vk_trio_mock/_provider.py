@@ -20,8 +20,11 @@ The hot path (create/delete with no knobs) builds plain dicts and does no copyin
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, final
@@ -41,7 +44,7 @@ from vk_trio.provider import (
 from vk_trio.provider import types as k8s
 
 from ._commands import MockProcess
-from ._config import FailurePlan, MockConfig
+from ._config import FailurePlan, LatencySpikes, MockConfig
 from ._echo import serve_echo
 from ._logs import MockLogStream, default_line, history_lines
 
@@ -137,6 +140,21 @@ class _Injector:
 
 
 @final
+class _Spikes:
+    """Decides, per call, whether the ``spikes`` knob delays it (and by how much)."""
+
+    __slots__ = ("_plan", "_random")
+
+    def __init__(self, plan: LatencySpikes) -> None:
+        self._plan = plan
+        self._random = random.Random(plan.seed)
+
+    def delay(self) -> float:
+        plan = self._plan
+        return plan.seconds if plan.fraction and self._random.random() < plan.fraction else 0.0
+
+
+@final
 class MockProvider:
     """Pods in a dict, statuses pushed through the notifier.  See the module docstring."""
 
@@ -167,6 +185,12 @@ class MockProvider:
         knobs = self._config.knobs
         self._latency = {op: knobs.latency.get(op, 0.0) for op in knobs.latency}
         self._injectors = {op: _Injector(op, plan) for op, plan in knobs.failures.items()}
+        self._spikes = {op: _Spikes(plan) for op, plan in knobs.spikes.items()}
+        self._hangs = {op: calls for op, calls in knobs.hangs.items() if calls}
+        self._hang_calls: Counter[str] = Counter()
+        self._ledger = knobs.ledger
+        self._knobbed = bool(self._latency or self._injectors or self._spikes or self._hangs)
+        self._creates_per_uid: Counter[str] = Counter()
         self._creates = self._updates = self._deletes = 0
         self._injected = self._notifications = 0
 
@@ -186,12 +210,25 @@ class MockProvider:
             notifications=self._notifications,
         )
 
+    def creates_per_uid(self) -> dict[str, int]:
+        """How many times each pod UID was created successfully (more than once is a bug in
+        the caller: the node must never hand the provider a pod it already runs)."""
+        return dict(self._creates_per_uid)
+
     # -- knobs ------------------------------------------------------------------------------
 
     async def _knobs(self, op: str) -> None:
-        delay = self._latency.get(op)
+        delay = self._latency.get(op, 0.0)
+        spikes = self._spikes.get(op)
+        if spikes is not None:
+            delay += spikes.delay()
         if delay:
             await trio.sleep(delay)
+        hangs = self._hangs.get(op)
+        if hangs is not None:
+            self._hang_calls[op] += 1
+            if self._hang_calls[op] in hangs:
+                await trio.sleep_forever()
         injector = self._injectors.get(op)
         if injector is not None:
             try:
@@ -199,6 +236,27 @@ class MockProvider:
             except MockInjectedError:
                 self._injected += 1
                 raise
+
+    def _record(self, op: str, meta: Mapping[str, Any]) -> None:
+        """Count a successful call, and append it to the ledger file if one is configured."""
+        uid = str(meta.get("uid", ""))
+        if op == "create":
+            self._creates_per_uid[uid] += 1
+        if self._ledger is not None:
+            entry = {
+                "op": op,
+                "namespace": meta.get("namespace", ""),
+                "name": meta.get("name", ""),
+                "uid": uid,
+                "pid": os.getpid(),
+            }
+            line = (json.dumps(entry) + "\n").encode()
+            # O_APPEND: one write per line, so lines from a killed process are whole or absent.
+            fd = os.open(self._ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
 
     def _emit(self, pod: k8s.Pod) -> None:
         self._notifications += 1
@@ -209,7 +267,7 @@ class MockProvider:
     async def create_pod(self, pod: k8s.Pod) -> None:
         """Store the pod as running and notify its status."""
         self._creates += 1
-        if self._latency or self._injectors:
+        if self._knobbed:
             await self._knobs("create")
         meta = pod["metadata"]
         now = self._now()
@@ -242,6 +300,7 @@ class MockProvider:
         self._pods[key] = pod
         if self._config.logs.lines or self._config.logs.containers:
             self._created[key] = self._wall_clock()
+        self._record("create", meta)
         self._emit(pod)
 
     async def update_pod(self, pod: k8s.Pod) -> None:
@@ -250,7 +309,7 @@ class MockProvider:
         An unknown pod is ``NotFoundError`` (the node creates pods, it never updates them into
         existence)."""
         self._updates += 1
-        if self._latency or self._injectors:
+        if self._knobbed:
             await self._knobs("update")
         meta = pod["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
@@ -260,12 +319,13 @@ class MockProvider:
         if "status" in known:
             pod["status"] = known["status"]
         self._pods[key] = pod
+        self._record("update", meta)
         self._emit(pod)
 
     async def delete_pod(self, pod: k8s.Pod) -> None:
         """Forget the pod and notify it as ``Succeeded`` with every container terminated."""
         self._deletes += 1
-        if self._latency or self._injectors:
+        if self._knobbed:
             await self._knobs("delete")
         meta = pod["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
@@ -273,6 +333,7 @@ class MockProvider:
         self._created.pop(key, None)
         if known is None:
             raise NotFoundError("pod not found")
+        self._record("delete", meta)
         now = self._now()
         reported = known.get("status") or pod.get("status")
         status: k8s.PodStatus = reported.copy() if reported else {}
@@ -300,7 +361,7 @@ class MockProvider:
 
     async def get_pod(self, namespace: str, name: str) -> k8s.Pod:
         """The stored pod (read-only for the caller)."""
-        if self._latency or self._injectors:
+        if self._knobbed:
             await self._knobs("get")
         pod = self._pods.get((namespace, name))
         if pod is None:
@@ -315,7 +376,7 @@ class MockProvider:
 
     async def get_pods(self) -> list[k8s.Pod]:
         """Every stored pod."""
-        if self._latency or self._injectors:
+        if self._knobbed:
             await self._knobs("list")
         return list(self._pods.values())
 

@@ -12,6 +12,7 @@ from vk_trio_mock import (
     DEFAULT_MEMORY,
     DEFAULT_PODS,
     FailurePlan,
+    LatencySpikes,
     MockConfig,
     load_mock_config,
     parse_mock_config,
@@ -121,6 +122,24 @@ def test_knobs_are_parsed() -> None:
     assert parse({"vk": {}}).knobs.latency == {}
 
 
+def test_fault_knobs_are_parsed() -> None:
+    knobs = parse(
+        {
+            "vk": {
+                "knobs": {
+                    "spikes": {"get": {"fraction": 0.1, "seconds": 2, "seed": 3}},
+                    "hangs": {"create": [10, 20]},
+                    "ledger": "/tmp/ledger.jsonl",
+                }
+            }
+        }
+    ).knobs
+    assert knobs.spikes["get"] == LatencySpikes(fraction=0.1, seconds=2.0, seed=3)
+    assert knobs.hangs["create"] == frozenset({10, 20})
+    assert knobs.ledger == "/tmp/ledger.jsonl"
+    assert parse({"vk": {}}).knobs.ledger is None
+
+
 @pytest.mark.parametrize(
     ("knobs", "message"),
     [
@@ -140,6 +159,16 @@ def test_knobs_are_parsed() -> None:
         ({"failures": {"create": {"fraction": 2}}}, "knobs: failures.create.fraction must be <= 1"),
         ({"failures": {"create": {"seed": 1.5}}}, "knobs: failures.create.seed must be a whole"),
         ({"failures": {"create": {"message": 1}}}, "knobs: failures.create.message must be a"),
+        ({"spikes": []}, "knobs: spikes must be an object"),
+        ({"spikes": {"boot": {}}}, "knobs: spikes.boot is not an operation"),
+        ({"spikes": {"get": 1}}, "knobs: spikes.get must be an object"),
+        ({"spikes": {"get": {"every": 1}}}, "knobs: spikes.get has unknown fields"),
+        ({"spikes": {"get": {"fraction": 2}}}, "knobs: spikes.get.fraction must be <= 1"),
+        ({"spikes": {"get": {"seconds": -1}}}, "knobs: spikes.get.seconds must be a number >= 0"),
+        ({"hangs": []}, "knobs: hangs must be an object"),
+        ({"hangs": {"boot": [1]}}, "knobs: hangs.boot is not an operation"),
+        ({"hangs": {"create": [0]}}, "knobs: hangs.create must be a list of call numbers"),
+        ({"ledger": 1}, "knobs: ledger must be a file path"),
     ],
 )
 def test_invalid_knobs(knobs: Any, message: str) -> None:

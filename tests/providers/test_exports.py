@@ -10,6 +10,7 @@ def test_public_names() -> None:
         "DEFAULT_MEMORY",
         "DEFAULT_PODS",
         "FailurePlan",
+        "LatencySpikes",
         "MockConfig",
         "MockKnobs",
         "MockLogs",

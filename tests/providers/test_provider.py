@@ -1,6 +1,9 @@
 """The mock provider's state machine, statuses, notifications and knobs."""
 
 import copy
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +28,14 @@ from vk_trio.provider import (
     StatsSummaryProvider,
     is_not_found,
 )
-from vk_trio_mock import FailurePlan, MockConfig, MockInjectedError, MockKnobs, MockProvider
+from vk_trio_mock import (
+    FailurePlan,
+    LatencySpikes,
+    MockConfig,
+    MockInjectedError,
+    MockKnobs,
+    MockProvider,
+)
 
 NOW = "2024-01-02T03:04:05Z"
 LATER = "2024-01-02T03:05:00Z"
@@ -255,6 +265,54 @@ async def test_latency_is_cancellable(autojump_clock: trio.testing.MockClock) ->
     with trio.move_on_after(1):
         await mock.create_pod(make_pod())
     assert await mock.get_pods() == []
+
+
+async def test_spikes_delay_a_seeded_fraction_of_calls(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    spikes = LatencySpikes(fraction=0.5, seconds=10.0, seed=1)
+    mock, _ = make_mock(knobs=MockKnobs(latency={"get": 1.0}, spikes={"get": spikes}))
+    await mock.create_pod(make_pod())
+    took = []
+    for _ in range(20):
+        start = trio.current_time()
+        await mock.get_pod("ns", "p")
+        took.append(round(trio.current_time() - start, 6))
+    assert set(took) == {1.0, 11.0}  # the base latency, plus the spike on some calls
+
+
+async def test_hung_calls_never_return_until_cancelled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    mock, _ = make_mock(knobs=MockKnobs(hangs={"create": frozenset({2})}))
+    await mock.create_pod(make_pod(name="a"))
+    with trio.move_on_after(3600) as scope:
+        await mock.create_pod(make_pod(name="b"))
+    assert scope.cancelled_caught
+    await mock.create_pod(make_pod(name="c"))  # only the listed call hangs
+    assert sorted(p["metadata"]["name"] for p in await mock.get_pods()) == ["a", "c"]
+
+
+async def test_ledger_and_creates_per_uid_count_successful_calls(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    failures = {"create": FailurePlan(nth=frozenset({1}))}
+    mock, _ = make_mock(knobs=MockKnobs(failures=failures, ledger=str(ledger)))
+    with pytest.raises(MockInjectedError):
+        await mock.create_pod(make_pod())
+    await mock.create_pod(make_pod())
+    await mock.update_pod(make_pod())
+    await mock.delete_pod(make_pod())
+    await mock.create_pod(make_pod())  # the same UID again: counted twice
+    assert mock.creates_per_uid() == {"uid-ns-p": 2}
+    lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert [line["op"] for line in lines] == ["create", "update", "delete", "create"]
+    assert lines[0] == {
+        "op": "create",
+        "namespace": "ns",
+        "name": "p",
+        "uid": "uid-ns-p",
+        "pid": os.getpid(),
+    }
 
 
 async def test_nth_failures() -> None:
