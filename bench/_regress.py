@@ -195,10 +195,11 @@ def report(name: str, old: Any | None, new: Any) -> tuple[list[str], int]:
         return [f"regress: {name}: no committed results to compare with"], 0
     changes = compare(old, new)
     flagged = [c for c in changes if c.flagged]
+    when = old.get("when") if isinstance(old, Mapping) else None
     head = (
-        f"regress: {name}: {len(changes)} figures compared with the last committed results "
-        f"(committed {old.get('when', '?') if isinstance(old, Mapping) else '?'}); "
-        f"{len(flagged)} slower by more than {THRESHOLD:.0%}"
+        f"regress: {name}: {len(changes)} figures compared with the last committed results"
+        + (f" (measured {when})" if when else "")
+        + f"; {len(flagged)} slower by more than {THRESHOLD:.0%}"
     )
     if (
         isinstance(old, Mapping)
