@@ -46,8 +46,8 @@ import (
 
 type options struct {
 	kubeconfig, nodeName, providerConfig, podIP string
-	qps, eventQPS                                float64
-	burst, eventBurst, workers                   int
+	qps, eventQPS                               float64
+	burst, eventBurst, workers                  int
 }
 
 func parseFlags() options {

@@ -196,4 +196,3 @@ func (p *instantProvider) GetMetricsResource(context.Context) ([]*dto.MetricFami
 func (p *instantProvider) PortForward(context.Context, string, string, int32, io.ReadWriteCloser) error {
 	return errNoKubeletAPI
 }
-
