@@ -6,7 +6,8 @@ command, mock provider), go-vk-tuned (the Go virtual-kubelet library with vk-tri
 driven through the same workload against one real control plane: N pods bound to the contender's
 node are created as fast as the API server accepts them, an observer watch records when each is
 Running, then all are deleted with the default grace period and the watch records when each is
-gone. Also a steady-arrival run (100 pods/s for 60 s), a scale series for vk-trio and a steady-state CPU measurement.
+gone. Also a steady-arrival run (100 pods/s for 60 s), a scale series for vk-trio and a
+steady-state CPU measurement.
 
 ``run(quick)`` is the entry point ``bench/__main__.py`` calls: ``quick`` runs 200 pods once per
 contender (``make bench-quick``) and writes ``bench/results/e2e-quick.json``; the full run
