@@ -1,11 +1,13 @@
 """End-to-end benchmark (``python -m bench e2e``, part of ``make bench``): pods/s on one node.
 
-vk-trio with its mock provider, the Go virtual-kubelet v1.14.1 (mock), kwok v0.8.0 (with our
-stage files) and a client-go "ceiling" program are each driven through the same workload against
-one real control plane: N pods bound to the contender's node are created as fast as the API
-server accepts them, an observer watch records when each is Running, then all are deleted with the
-default grace period and the watch records when each is gone. Also a steady-arrival run (100
-pods/s for 60 s), a scale series for vk-trio and a steady-state CPU measurement.
+vk-trio with its mock provider (at its defaults and tuned), the Go virtual-kubelet v1.14.1 (stock
+command, mock provider), go-vk-tuned (the Go virtual-kubelet library with vk-trio-tuned's limits,
+``bench/e2e/govk``), kwok v0.8.0 (with our stage files) and a client-go "ceiling" program are each
+driven through the same workload against one real control plane: N pods bound to the contender's
+node are created as fast as the API server accepts them, an observer watch records when each is
+Running, then all are deleted with the default grace period and the watch records when each is
+gone. Also a steady-arrival run (100 pods/s for 60 s), a scale series for vk-trio and a
+steady-state CPU measurement.
 
 ``run(quick)`` is the entry point ``bench/__main__.py`` calls: ``quick`` runs 200 pods once per
 contender (``make bench-quick``) and writes ``bench/results/e2e-quick.json``; the full run

@@ -8,6 +8,8 @@ virtual-kubelet has no flag for the address and listens on all interfaces of tha
 =========  ===============================================================================
 vk-trio    ``vk-trio --provider mock`` at its defaults (this project)
 go-vk      the Go ``virtual-kubelet`` v1.14.1 with its mock provider, stock flags
+go-vk-tuned  ``bench/e2e/govk``: the Go virtual-kubelet library v1.14.1 (``node``, ``nodeutil``)
+           with an instant provider and vk-trio-tuned's client, worker and event settings
 kwok       kwok v0.8.0 managing one node, with this benchmark's stage files (``stages/``)
 ceiling    ``e2ebench ceiling``: the least API work per pod, as fast as the API allows
 =========  ===============================================================================
@@ -54,6 +56,38 @@ VK_TRIO_TUNED_FLAGS: Final = (
 )
 
 
+def _flag_value(flags: tuple[str, ...], name: str) -> str:
+    return flags[flags.index(name) + 1]
+
+
+#: The go-vk-tuned contender's settings, derived from vk-trio-tuned's so the two cannot drift:
+#: the same client QPS/burst, the larger of its worker counts on each of the Go library's three
+#: pod queues, and events on their own client at vk-trio's event defaults (which the tuned row
+#: keeps). The Go library's token bucket on every pod enqueue is dropped in the program itself.
+GO_VK_TUNED_FLAGS: Final = (
+    "-qps",
+    _flag_value(VK_TRIO_TUNED_FLAGS, "--kube-api-qps"),
+    "-burst",
+    _flag_value(VK_TRIO_TUNED_FLAGS, "--kube-api-burst"),
+    "-workers",
+    str(
+        max(
+            int(_flag_value(VK_TRIO_TUNED_FLAGS, "--pod-sync-workers")),
+            int(_flag_value(VK_TRIO_TUNED_FLAGS, "--status-workers")),
+        )
+    ),
+    "-event-qps",
+    "50",
+    "-event-burst",
+    "100",
+)
+
+#: kwok's client settings, shown next to its row: kwok v0.8.0 builds its API client with an
+#: always-allow rate limiter (``pkg/utils/client/clientset.go``), so it has no client-side limit
+#: at all, whatever its flags; the harness changes nothing there.
+KWOK_CLIENT: Final = "no client-side rate limit (kwok v0.8.0 always-allow limiter)"
+
+
 @final
 @attrs.frozen
 class Contender:
@@ -61,7 +95,7 @@ class Contender:
 
     name: str
     label: str
-    kind: str  # vk-trio | vk-trio-baseline | go-vk | kwok | ceiling
+    kind: str  # vk-trio | vk-trio-baseline | go-vk | go-vk-tuned | kwok | ceiling
     extra_args: tuple[str, ...] = ()
 
 
@@ -72,7 +106,13 @@ CONTENDERS: Final = {
         Contender("vk-trio-tuned", "vk-trio (mock, tuned)", "vk-trio", VK_TRIO_TUNED_FLAGS),
         Contender("vk-trio-baseline", "vk-trio baseline (mock, defaults)", "vk-trio-baseline"),
         Contender("go-vk", "Go virtual-kubelet v1.14.1 (mock)", "go-vk"),
-        Contender("kwok", "kwok v0.8.0 (our stages)", "kwok"),
+        Contender(
+            "go-vk-tuned",
+            "Go virtual-kubelet v1.14.1 library (instant provider, tuned)",
+            "go-vk-tuned",
+            GO_VK_TUNED_FLAGS,
+        ),
+        Contender("kwok", "kwok v0.8.0 (our stages; no client rate limit)", "kwok"),
         Contender("ceiling", "ceiling (client-go, minimal)", "ceiling"),
     )
 }
@@ -117,6 +157,11 @@ def prepare(contender: Contender) -> dict[str, str]:
             return {"binary": binary, "version": _baseline_version(binary)}
         if contender.kind == "ceiling":
             return {"binary": str(_tools.build_e2ebench()), "version": "bench/e2e/go"}
+        if contender.kind == "go-vk-tuned":
+            return {
+                "binary": str(_tools.build_govk()),
+                "version": f"bench/e2e/govk on virtual-kubelet {_tools.GO_VIRTUAL_KUBELET.version}",
+            }
     except _tools.ToolError as exc:
         raise ContenderError(str(exc)) from exc
     raise ContenderError(f"unknown contender kind {contender.kind!r}")
@@ -269,6 +314,18 @@ def start(contender: Contender, cluster: Cluster, node: str, workdir: Path) -> R
             "--node-lease-duration-seconds=40",
             f"--config={STAGES_DIR / 'node.yaml'}",
             f"--config={STAGES_DIR / 'pod.yaml'}",
+        ]
+    elif contender.kind == "go-vk-tuned":
+        argv = [
+            str(_tools.build_govk()),
+            "-kubeconfig",
+            kubeconfig,
+            "-nodename",
+            node,
+            "-provider-config",
+            str(_mock_config(workdir, node)),
+            "-pod-ip",
+            "127.0.0.1",
         ]
     elif contender.kind == "ceiling":
         counts_path = workdir / "ceiling-counts.json"

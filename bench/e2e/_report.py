@@ -56,9 +56,20 @@ the cap and the throughput so far.
   settings bound it: the client runs at client-go's default 5 QPS / burst 10 and every pod
   event passes a 10 qps token bucket; and after a pod's deletion it waits the pod's grace period
   (30 s) before sending the final DELETE, then also writes a terminal status.
+* *go-vk-tuned*: `bench/e2e/govk`, a small Go program on the Go virtual-kubelet library v1.14.1
+  (its public `node` and `node/nodeutil` packages; the mock provider is internal to that module,
+  so a provider of our own that does the same: pods Running at once, deletion reported as
+  terminated at once), with the library's limits lifted to vk-trio-tuned's: client 5000 QPS /
+  burst 10000, 32 workers on each of its three pod queues, the queues without the 10 qps / burst
+  100 token bucket (only the per-item retry backoff kept), events on a client of their own at
+  50 QPS / burst 100. Everything else is the library's own, including the wait of the pod's grace
+  period (30 s) before the final DELETE, so its "all deleted" is at least 30 s. It serves no
+  kubelet API. Implementation against implementation, where *go-vk* is default against default.
 * *kwok v0.8.0* managing one node with our stage files (`bench/e2e/stages/`): one status patch
   Pending->Running (no delay), and the final DELETE (grace 0) once deletion is requested; node
-  status initialised once and refreshed about once a minute, leases renewed by kwok.
+  status initialised once and refreshed about once a minute, leases renewed by kwok. Client
+  settings: none to set - kwok builds its API client with an always-allow rate limiter, so it
+  runs with no client-side limit.
 * *ceiling*: `e2ebench ceiling`, a client-go controller (one field-selected informer, a work
   queue without a token bucket, 16 workers) that does the least API work a node agent can do
   per pod: one merge patch of `pods/status` to Running, and on deletion the final DELETE with
@@ -400,7 +411,29 @@ def provenance(step: dict[str, Any]) -> list[str]:
         f"`{command}` ({', '.join(names)}; done by {when})"
         for command, (names, when) in groups.items()
     ]
-    return ["", "_Measured by " + "; and by ".join(parts) + "._"]
+    lines = ["", "_Measured by " + "; and by ".join(parts) + "._"]
+    spans = trial_spans(step)
+    lines += [
+        "",
+        "**Not one run:** these rows come from separate commands, not interleaved with each "
+        "other, so compare across them with care"
+        + (f"; trials started (UTC): {spans}." if spans else "."),
+    ]
+    return lines
+
+
+def trial_spans(step: dict[str, Any]) -> str:
+    """When each contender's trials of ``step`` started, e.g. ``vk-trio 2026-11-26 19:50-20:11``."""
+    out = []
+    for name, result in step.get("results", {}).items():
+        starts = sorted(t["started"] for t in result.get("trials", []) if t.get("started"))
+        if not starts:
+            continue
+        first, last = starts[0], starts[-1]
+        day, t0 = first[:10], first[11:16]
+        t1 = last[11:16] if last[:10] == day else f"{last[:10]} {last[11:16]}"
+        out.append(f"{name} {day} {t0}" + (f"-{t1}" if t1 != t0 else ""))
+    return "; ".join(out)
 
 
 def section(results: dict[str, Any], pngs: Sequence[Path]) -> str:

@@ -30,7 +30,7 @@ RESULTS_DIR: Final = ROOT / "bench" / "results"
 CAP_S: Final = 600.0
 
 DEFAULT_CONTENDERS: Final = ("vk-trio", "go-vk", "kwok", "ceiling")
-FULL_CONTENDERS: Final = ("vk-trio", "vk-trio-tuned", "go-vk", "kwok", "ceiling")
+FULL_CONTENDERS: Final = ("vk-trio", "vk-trio-tuned", "go-vk", "go-vk-tuned", "kwok", "ceiling")
 
 
 @final

@@ -1,6 +1,8 @@
-"""The Go programs the benchmark runs: our own ``e2ebench`` and the two Go contenders.
+"""The Go programs the benchmark runs: our own ``e2ebench``, ``go-vk-tuned`` and the Go contenders.
 
-``e2ebench`` (``bench/e2e/go``) is built from this tree and cached by a hash of its sources. The
+``e2ebench`` (``bench/e2e/go``) and ``go-vk-tuned`` (``bench/e2e/govk``, its own module on the
+Go virtual-kubelet's public packages) are built from this tree with ``-mod=readonly`` against
+their checked-in ``go.sum`` and cached by a hash of their sources. The
 Go virtual-kubelet and kwok are installed with ``go install module@version`` into the vk-trio
 cache (``${XDG_CACHE_HOME:-~/.cache}/vk-trio/bin``, never into the work tree) and reinstalled when
 the binary there is not the pinned version (read back with ``go version -m``). Compiling them takes
@@ -21,6 +23,9 @@ from typing import Final, final
 import attrs
 
 GO_DIR: Final = Path(__file__).resolve().parent / "go"
+#: The go-vk-tuned contender: its own module, so that the Go virtual-kubelet's dependency versions
+#: do not move e2ebench's.
+GOVK_DIR: Final = Path(__file__).resolve().parent / "govk"
 
 
 def cache_dir() -> Path:
@@ -86,9 +91,9 @@ class _Lock:
         self._file.close()
 
 
-def _source_hash() -> str:
+def _source_hash(src: Path = GO_DIR) -> str:
     digest = hashlib.sha256()
-    for path in sorted([GO_DIR / "go.mod", GO_DIR / "go.sum", *GO_DIR.glob("*.go")]):
+    for path in sorted([src / "go.mod", src / "go.sum", *src.glob("*.go")]):
         if path.name.endswith("_test.go"):
             continue
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -97,16 +102,36 @@ def _source_hash() -> str:
 
 def build_e2ebench() -> Path:
     """Build (or reuse) the ``e2ebench`` binary; returns its path."""
-    binary = cache_dir() / f"e2ebench-{_source_hash()}"
+    return _build(GO_DIR, "e2ebench")
+
+
+def build_govk() -> Path:
+    """Build (or reuse) the ``go-vk-tuned`` binary; returns its path.
+
+    The first build downloads the Go virtual-kubelet v1.14.1 and its dependencies through the Go
+    module proxy (checked against ``govk/go.sum``) and compiles them: minutes on a small machine.
+    """
+    return _build(GOVK_DIR, "go-vk-tuned", gentle=True)
+
+
+def _build(src: Path, name: str, *, gentle: bool = False) -> Path:
+    """``go build`` the module in ``src`` into the cache, named by a hash of its sources."""
+    binary = cache_dir() / f"{name}-{_source_hash(src)}"
     if binary.exists():
         return binary
-    with _Lock(cache_dir() / "e2ebench.lock"):
+    with _Lock(cache_dir() / f"{name}.lock"):
         if binary.exists():
             return binary
+        if gentle:
+            print(
+                f"e2e: building {name} into {binary.parent} (a cold build takes minutes)",
+                flush=True,
+            )
         tmp = binary.with_name(binary.name + f".tmp{os.getpid()}")
+        extra = ["-p=1"] if gentle else []
         done = subprocess.run(
-            [_go(), "build", "-mod=readonly", "-trimpath", "-o", str(tmp), "."],
-            cwd=GO_DIR,
+            [_go(), "build", "-mod=readonly", *extra, "-trimpath", "-o", str(tmp), "."],
+            cwd=src,
             env=_go_env(),
             capture_output=True,
             text=True,
@@ -114,9 +139,10 @@ def build_e2ebench() -> Path:
         )
         if done.returncode != 0:
             tmp.unlink(missing_ok=True)
-            raise ToolError(f"go build of bench/e2e/go failed: {done.stderr.strip()[-800:]}")
+            rel = src.relative_to(src.parents[2])
+            raise ToolError(f"go build of {rel} failed: {done.stderr.strip()[-800:]}")
         tmp.replace(binary)
-        for old in binary.parent.glob("e2ebench-*"):
+        for old in binary.parent.glob(f"{name}-*"):
             if old != binary and not old.name.endswith(".lock"):
                 old.unlink(missing_ok=True)
     return binary

@@ -38,3 +38,29 @@ def test_baseline_reports_its_version(monkeypatch: pytest.MonkeyPatch, tmp_path:
     # tmp_path is no git checkout: the version is the executable's own line
     assert prepared["version"] == "vk-trio 0.0.1"
     assert os.access(prepared["binary"], os.X_OK)
+
+
+def _pairs(flags: tuple[str, ...]) -> dict[str, str]:
+    return dict(zip(flags[::2], flags[1::2], strict=True))
+
+
+def test_go_vk_tuned_takes_vk_trio_tuned_settings() -> None:
+    flags = _pairs(_contenders.GO_VK_TUNED_FLAGS)
+    tuned = _pairs(_contenders.VK_TRIO_TUNED_FLAGS)
+    assert flags["-qps"] == tuned["--kube-api-qps"]
+    assert flags["-burst"] == tuned["--kube-api-burst"]
+    workers = max(int(tuned["--pod-sync-workers"]), int(tuned["--status-workers"]))
+    assert flags["-workers"] == str(workers)
+    # events keep vk-trio's own budget (the tuned row does not change it)
+    assert (flags["-event-qps"], flags["-event-burst"]) == ("50", "100")
+    contender = _contenders.CONTENDERS["go-vk-tuned"]
+    assert contender.extra_args == _contenders.GO_VK_TUNED_FLAGS
+
+
+def test_the_full_plan_runs_every_contender_but_the_baseline_in_each_burst() -> None:
+    from bench.e2e import _run  # noqa: PLC0415
+
+    bursts = [s for s in _run.full_plan() if s.group == "burst"]
+    assert bursts
+    for step in bursts:
+        assert set(step.contenders) == set(_contenders.CONTENDERS) - {"vk-trio-baseline"}

@@ -111,7 +111,29 @@ def test_provenance_of_a_merged_step_names_each_command_with_its_contenders() ->
     assert _report.provenance(step) == [
         "",
         "_Measured by `run a` (vk-trio, kwok; done by T1); and by `run b` (go-vk; done by T3)._",
+        "",
+        "**Not one run:** these rows come from separate commands, not interleaved with each "
+        "other, so compare across them with care.",
     ]
+
+
+def test_a_merged_step_says_when_each_contenders_trials_started() -> None:
+    step = {
+        "results": {
+            "vk-trio": {
+                "command": "run a",
+                "trials": [
+                    {"started": "2026-11-26T19:50:14Z"},
+                    {"started": "2026-11-26T20:11:01Z"},
+                ],
+            },
+            "go-vk": {"command": "run b", "trials": [{"started": "2026-11-26T22:08:07Z"}]},
+        },
+    }
+    assert _report.trial_spans(step) == "vk-trio 2026-11-26 19:50-20:11; go-vk 2026-11-26 22:08"
+    assert _report.provenance(step)[-1].endswith(
+        "trials started (UTC): vk-trio 2026-11-26 19:50-20:11; go-vk 2026-11-26 22:08."
+    )
 
 
 def test_a_capped_contenders_p50_is_marked_as_of_the_running_pods_only() -> None:
