@@ -119,7 +119,9 @@ class PolledProvider:
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         await self._enter("get_pod", f"{namespace}/{name}")
         pod = self.pods.get(f"{namespace}/{name}")
-        return copy.deepcopy(pod) if pod is not None else None
+        if pod is None:
+            raise NotFoundError(f'pod "{namespace}/{name}" is not known to the provider')
+        return copy.deepcopy(pod)
 
     async def get_pod_status(self, namespace: str, name: str) -> dict[str, Any] | None:
         await self._enter("get_pod_status", f"{namespace}/{name}")

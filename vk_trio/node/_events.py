@@ -17,7 +17,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final, final
+from typing import Any, Final, Protocol, final
 
 import attrs
 import trio
@@ -26,7 +26,7 @@ from ._kube import AlreadyExists, ApiError, KubeApi, NotFound, PatchType, is_tra
 from ._kube import resource_path as _path
 from ._time import Now, format_time, utc_now
 
-__all__ = ["NORMAL", "WARNING", "EventRecorder", "EventRecorderStatistics"]
+__all__ = ["NORMAL", "WARNING", "EventRecorder", "EventRecorderStatistics", "EventSink"]
 
 logger = logging.getLogger("vk_trio.node.events")
 
@@ -34,6 +34,12 @@ NORMAL: Final = "Normal"
 WARNING: Final = "Warning"
 
 _Key = tuple[str, str, str, str, str, str, str]
+
+
+class EventSink(Protocol):
+    """Where pod events go (an :class:`EventRecorder`)."""
+
+    def record(self, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None: ...
 
 
 @final

@@ -77,6 +77,7 @@ class StatusPoller:
         self._now = now
         self._callback: Callable[[dict[str, Any]], None] | None = None
         self._deleted: set[str] = set()
+        self._warned = False
         self.passes = 0
 
     def notify_pods(self, callback: Callable[[dict[str, Any]], None]) -> None:
@@ -92,6 +93,10 @@ class StatusPoller:
         self._deleted.add(key)
         try:
             await self._provider.delete_pod(pod)
+        except Exception as exc:
+            if not is_not_found(exc):  # a pod the provider does not have is deleted too
+                self._deleted.discard(key)
+                raise
         except BaseException:
             self._deleted.discard(key)
             raise
@@ -139,10 +144,22 @@ class StatusPoller:
                     logger.warning("could not get status of pod %s/%s: %s", namespace, name, exc)
                     continue
                 reported = None
+            else:
+                if reported is None:
+                    self._contract_violation()
             if reported is not None:
                 self._notify({**pod, "status": pod_status_to_dict(reported)})
                 continue
             self._missing(pod, status)
+
+    def _contract_violation(self) -> None:
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "provider %s.get_pod_status returned None for an unknown pod; the protocol says "
+                "to raise vk_trio.provider.NotFoundError (treated as not found; logged once)",
+                type(self._provider).__name__,
+            )
 
     def _missing(self, pod: dict[str, Any], status: Mapping[str, Any]) -> None:
         key = pod_key(pod)

@@ -1,0 +1,149 @@
+"""The sync worker: the decision table, provider failures, environment resolution."""
+
+import trio
+import trio.testing
+
+from vk_trio.provider import InvalidInputError
+
+from .fakekube import FakeKube
+from .fakeprovider import FakeProvider
+from .podharness import make_pod, pod_path, running
+
+KEY = "ns/web"
+
+
+async def test_label_change_updates_and_status_change_does_not(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    async with running(provider) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        pod["metadata"]["labels"]["tier"] = "front"
+        h.create(pod)
+        await h.wait_for(lambda: provider.called("update_pod") == [KEY])
+        assert h.events.reasons(KEY)[-1] == "ProviderUpdateSuccess"
+        assert provider.pods[KEY]["metadata"]["labels"]["tier"] == "front"
+        # a third party changes only the status: no provider call, the provider's status wins
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        pod["status"]["phase"] = "Unknown"
+        h.create(pod)
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        assert provider.called("update_pod") == [KEY]
+        assert len(provider.called("create_pod")) == 1
+
+
+async def test_deleting_a_pod_with_nothing_running_is_immediate(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    provider.fail("create_pod", *[RuntimeError("backend full")] * 100)
+    async with running(provider) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: len(provider.called("create_pod")) >= 2)
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        assert pod["status"]["reason"] == "ProviderFailed"
+        assert pod["status"]["message"] == "backend full"
+        assert pod["status"]["phase"] == "Pending"
+        assert "ProviderCreateFailed" in h.events.reasons(KEY)
+        await h.kube.delete(pod_path("ns", "web"), grace_period_seconds=30)
+        took = await h.wait_for(lambda: h.api_pod(KEY) is None)
+        assert took < 1
+        assert "ProviderDeleteSuccess" not in h.events.reasons(KEY)
+
+
+async def test_restricted_restart_policy_makes_provider_failure_terminal(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    provider.fail("create_pod", RuntimeError("no capacity"))
+    async with running(provider) as h:
+        h.create(make_pod("web", restartPolicy="Never"))
+        await h.wait_for(lambda: h.phase(KEY) == "Failed")
+        await trio.sleep(10)
+        assert len(provider.called("create_pod")) == 1  # terminal in the API: not retried
+
+
+async def test_invalid_input_is_not_retried(autojump_clock: trio.testing.MockClock) -> None:
+    provider = FakeProvider()
+    provider.fail("create_pod", InvalidInputError("unsupported volume type"))
+    async with running(provider) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: "ProviderCreateFailed" in h.events.reasons(KEY))
+        await trio.sleep(30)
+        assert len(provider.called("create_pod")) == 1
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        assert pod["status"]["reason"] == "ProviderFailed"
+
+
+async def test_provider_failures_are_retried_with_backoff(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    provider.fail("create_pod", *[RuntimeError("flaky")] * 5)
+    async with running(provider) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        assert len(provider.called("create_pod")) == 6
+        assert h.events.reasons(KEY).count("ProviderCreateFailed") == 5
+        assert h.events.reasons(KEY)[-1] == "ProviderCreateSuccess"
+
+
+def config_map(name: str, data: dict[str, str]) -> dict[str, object]:
+    return {"metadata": {"name": name, "namespace": "ns"}, "data": data}
+
+
+CM_ENV = [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "a"}}}]
+
+
+async def test_env_failures_leave_events_and_a_status_reason(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    async with running(provider) as h:
+        h.create(make_pod("web", env=CM_ENV))
+        await h.wait_for(lambda: h.events.reasons(KEY).count("MandatoryConfigMapNotFound") >= 3)
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        assert pod["status"]["reason"] == "CreateContainerConfigError"
+        assert pod["status"]["message"] == 'configmap "cfg" not found'
+        assert provider.called("create_pod") == []
+        # the reason is written once, not on every retry
+        assert len(h.kube.calls("patch", "/pods/web/status")) == 1
+        h.kube.put("/api/v1/namespaces/ns/configmaps/cfg", config_map("cfg", {"a": "1"}))
+        await h.wait_for(lambda: h.phase(KEY) == "Running", timeout=600)
+        env = provider.pods[KEY]["spec"]["containers"][0]["env"]
+        assert env == [{"name": "A", "value": "1"}]
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        assert "reason" not in pod["status"]  # the provider's status replaced it
+
+
+async def test_config_caches_are_synced_before_the_first_sync(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+
+    def setup(kube: FakeKube) -> None:
+        kube.put("/api/v1/namespaces/ns/configmaps/cfg", config_map("cfg", {"a": "1"}))
+        kube.put(pod_path("ns", "web"), make_pod("web", env=CM_ENV))
+        kube.slow_paths["/configmaps"] = 5.0  # the config-map cache lags far behind the pods
+
+    async with running(provider, setup=setup) as h:
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        assert h.events.reasons(KEY) == ["ProviderCreateSuccess"]
+        assert len(provider.called("create_pod")) == 1
+
+
+async def test_env_resolution_can_be_turned_off(autojump_clock: trio.testing.MockClock) -> None:
+    provider = FakeProvider()
+    async with running(provider, resolve_env=False) as h:
+        h.create(make_pod("web", env=CM_ENV))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        env = provider.pods[KEY]["spec"]["containers"][0]["env"]
+        assert env == CM_ENV

@@ -1,0 +1,67 @@
+"""The status poller: providers without notify_pods, through the whole controller."""
+
+import logging
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from .fakeprovider import PolledProvider
+from .podharness import make_pod, pod_path, running
+
+KEY = "ns/web"
+
+
+async def test_polled_provider(autojump_clock: trio.testing.MockClock) -> None:
+    provider = PolledProvider()
+    async with running(provider, status_poll_interval=5) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: provider.called("create_pod") == [KEY])
+        took = await h.wait_for(lambda: h.phase(KEY) == "Running")
+        assert took <= 5.1
+        await h.kube.delete(pod_path("ns", "web"), grace_period_seconds=30)
+        took = await h.wait_for(lambda: h.api_pod(KEY) is None)
+        assert took < 1  # the wrapper reports the pod terminated at once
+        writes = [r.body["status"] for r in h.kube.calls("patch", "/pods/web/status")]
+        assert writes[-1]["phase"] == "Succeeded"
+        assert writes[-1]["reason"] == "Terminated"
+
+
+async def test_polled_provider_lost_pod_is_failed(autojump_clock: trio.testing.MockClock) -> None:
+    provider = PolledProvider()
+    async with running(provider, status_poll_interval=5) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        del provider.pods[KEY]  # the backend lost it
+        await h.wait_for(lambda: h.phase(KEY) == "Failed")
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        assert pod["status"]["reason"] == "NotFound"
+        terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+        assert terminated["exitCode"] == -137
+
+
+async def test_none_from_get_pod_status_is_not_found_and_logged_once(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class NoneStatusProvider(PolledProvider):
+        async def get_pod_status(self, namespace: str, name: str) -> dict[str, Any] | None:
+            await self._enter("get_pod_status", f"{namespace}/{name}")
+            pod = self.pods.get(f"{namespace}/{name}")
+            return None if pod is None else dict(pod["status"])
+
+    provider = NoneStatusProvider()
+    with caplog.at_level(logging.WARNING, logger="vk_trio.node.poller"):
+        async with running(provider, status_poll_interval=5) as h:
+            for name in ("web", "db"):
+                h.create(make_pod(name))
+            await h.wait_for(lambda: h.phase(KEY) == "Running" and h.phase("ns/db") == "Running")
+            provider.pods.clear()  # the backend lost both
+            await h.wait_for(lambda: h.phase(KEY) == "Failed" and h.phase("ns/db") == "Failed")
+            pod = h.api_pod(KEY)
+            assert pod is not None
+            assert pod["status"]["reason"] == "NotFound"
+    warnings = [r.getMessage() for r in caplog.records if "returned None" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "NoneStatusProvider.get_pod_status returned None" in warnings[0]

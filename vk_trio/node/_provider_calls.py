@@ -1,0 +1,103 @@
+"""The pod controller's calls into the provider, in one place: timed, and with one meaning of
+"not found".
+
+The convention (see docs/provider.md): a provider signals a pod it does not know by raising
+:class:`vk_trio.provider.NotFoundError`. Here that becomes ``None`` from :meth:`get_pod` and a
+finished delete from :meth:`delete_pod` (a provider that keeps no state forgets its pods on a
+restart; deleting a pod it does not have has nothing left to do). A provider that returns ``None``
+instead breaks the contract: it is treated as not found, and logged once per method so its author
+hears about it without a log line per pod.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, final
+
+from vk_trio.provider import PodLifecycleHandler, is_not_found
+
+from ._metrics import PodControllerMetrics
+from ._poller import StatusPoller
+
+__all__ = ["ProviderCalls"]
+
+logger = logging.getLogger("vk_trio.node.pods")
+
+
+@final
+class ProviderCalls:
+    """The provider as the pod controller's workers see it.
+
+    ``poller`` wraps providers without ``notify_pods``: deletes go through it so that it reports
+    the pod terminated (nothing else would).
+    """
+
+    def __init__(
+        self,
+        provider: PodLifecycleHandler,
+        *,
+        poller: StatusPoller | None = None,
+        metrics: PodControllerMetrics | None = None,
+    ) -> None:
+        self.provider = provider
+        self.poller = poller
+        self._metrics = metrics
+        self._warned: set[str] = set()
+
+    def timer(self, method: str) -> AbstractContextManager[None]:
+        return self._metrics.time_provider(method) if self._metrics else nullcontext()
+
+    def contract_violation(self, method: str) -> None:
+        """``method`` returned ``None`` where the protocol says to raise ``NotFoundError``."""
+        if method not in self._warned:
+            self._warned.add(method)
+            logger.warning(
+                "provider %s.%s returned None for an unknown pod; the protocol says to raise "
+                "vk_trio.provider.NotFoundError (treated as not found; logged once)",
+                type(self.provider).__name__,
+                method,
+            )
+
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The provider's pod, or ``None`` if it does not have one."""
+        with self.timer("get_pod"):
+            try:
+                pod = await self.provider.get_pod(namespace, name)
+            except Exception as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+        if pod is None:
+            self.contract_violation("get_pod")
+        return pod
+
+    async def get_pods(self) -> list[dict[str, Any]]:
+        with self.timer("get_pods"):
+            return await self.provider.get_pods()
+
+    async def create_pod(self, pod: dict[str, Any]) -> None:
+        with self.timer("create_pod"):
+            await self.provider.create_pod(pod)
+
+    async def update_pod(self, pod: dict[str, Any]) -> None:
+        with self.timer("update_pod"):
+            await self.provider.update_pod(pod)
+
+    async def delete_pod(self, pod: dict[str, Any], *, report: bool = True) -> None:
+        """Delete ``pod`` in the provider; a pod the provider does not have counts as deleted.
+
+        With ``report`` (graceful deletion of a pod the API still has) a polled provider's pod
+        is reported terminated afterwards; without it (the pod is gone from the API) it is not.
+        """
+        call: Callable[[dict[str, Any]], Awaitable[None]] = self.provider.delete_pod
+        if report and self.poller is not None:
+            call = self.poller.delete_pod
+        with self.timer("delete_pod"):
+            try:
+                await call(pod)
+            except Exception as exc:
+                if is_not_found(exc):
+                    return
+                raise
