@@ -66,7 +66,7 @@ def test_fixed_signatures() -> None:
     assert str(sig(q.WithMaxWaitRateLimiter)) == (
         "(limiter: 'RateLimiter', max_delay: 'float') -> 'None'"
     )
-    assert list(sig(q.PrometheusMetricsProvider).parameters) == ["registry"]
+    assert list(sig(q.PrometheusMetricsProvider).parameters) == ["registry", "const_labels"]
     assert str(sig(q.run_workers)).startswith(
         "(queue: 'RateLimitingQueue[T]', handler: 'Callable[[T], Awaitable[object]]', *,"
         " workers: 'int' = 1, max_retries: 'int | None' = None)"

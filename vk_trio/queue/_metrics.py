@@ -14,6 +14,7 @@ exact at scrape time rather than up to 500 ms old, and an idle queue costs nothi
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Protocol, final
 
@@ -54,6 +55,12 @@ class MetricsProvider(Protocol):
     stock implementation.  The ``..._seconds_metric`` methods for the two "unfinished work"
     gauges receive a *read* function that returns the current value; call it whenever the value
     is collected (it is cheap, and safe to call from another thread of the same process).
+
+    A provider may also have an ``unregister(name: str) -> None`` method (it is optional, so
+    providers written before it existed keep working).  The queue calls it exactly once: when
+    it shuts down, or when it is garbage collected without having been shut down (then possibly
+    from the garbage collector, in whatever thread triggered it).  Use it to drop the queue's
+    series, so that queues created and discarded dynamically leave nothing behind.
     """
 
     def new_depth_metric(self, name: str) -> GaugeMetric:
@@ -95,10 +102,12 @@ class _QueueMetrics:
     """
 
     __slots__ = (
+        "__weakref__",
         "_add_times",
         "_clock_offset",
         "_frozen",
         "_start_times",
+        "_unregister",
         "adds",
         "depth",
         "latency",
@@ -117,10 +126,29 @@ class _QueueMetrics:
         # trio time minus perf_counter, to read trio's clock from a scraping thread.
         self._clock_offset: float | None = None
         self._frozen: tuple[float, float] | None = None
-        provider.new_unfinished_work_seconds_metric(name, self.unfinished_work_seconds)
+        # The readers reach this object through a weak reference: a provider holding them must
+        # not keep a dropped queue's bookkeeping (and so its series) alive.
+        ref = weakref.ref(self)
+
+        def unfinished_work_seconds() -> float:
+            metrics = ref()
+            return 0.0 if metrics is None else metrics.unfinished_work_seconds()
+
+        def longest_running_processor_seconds() -> float:
+            metrics = ref()
+            return 0.0 if metrics is None else metrics.longest_running_processor_seconds()
+
+        provider.new_unfinished_work_seconds_metric(name, unfinished_work_seconds)
         provider.new_longest_running_processor_seconds_metric(
-            name, self.longest_running_processor_seconds
+            name, longest_running_processor_seconds
         )
+        unregister = getattr(provider, "unregister", None)
+        self._unregister: weakref.finalize[..., _QueueMetrics] | None = None
+        if callable(unregister):
+            # The finalizer holds the provider and the name, not this object: it runs once,
+            # either from shut_down() or when the queue is collected without a shutdown.
+            self._unregister = weakref.finalize(self, unregister, name)
+            self._unregister.atexit = False
 
     def add(self, item: Hashable) -> None:
         self.adds.inc()
@@ -147,8 +175,11 @@ class _QueueMetrics:
             self.retries.inc()
 
     def shut_down(self) -> None:
-        """Freeze the two unfinished-work gauges (client-go stops updating them at shutdown)."""
+        """Freeze the two unfinished-work gauges (client-go stops updating them at shutdown)
+        and let the provider drop the queue's series."""
         self._frozen = self._unfinished()
+        if self._unregister is not None:
+            self._unregister()
 
     def unfinished_work_seconds(self) -> float:
         return self._unfinished()[0]
