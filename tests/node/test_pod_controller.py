@@ -2,10 +2,13 @@
 
 import trio
 import trio.testing
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+
+from vk_trio.node import PodControllerMetrics
 
 from .fakekube import FakeKube
 from .fakeprovider import FakeProvider
-from .podharness import make_pod, pod_path, running
+from .podharness import NODE, make_pod, pod_path, running
 
 KEY = "ns/web"
 
@@ -111,12 +114,61 @@ async def test_metrics_are_exported(autojump_clock: trio.testing.MockClock) -> N
         h.create(make_pod("web"))
         await h.wait_for(lambda: h.phase(KEY) == "Running")
         get = h.registry.get_sample_value
+        node = {"node": NODE}
         assert (
-            get("vk_provider_call_duration_seconds_count", {"method": "create_pod", "result": "ok"})
+            get(
+                "vk_provider_call_duration_seconds_count",
+                {**node, "method": "create_pod", "result": "ok"},
+            )
             == 1
         )
-        assert get("vk_pod_sync_duration_seconds_count", {"result": "ok"}) == 1
-        assert get("vk_pod_status_update_duration_seconds_count", {"result": "ok"}) == 1
-        assert get("workqueue_adds_total", {"name": "pod_sync"}) == 1
-        assert get("vk_pod_status_writes_total", {"outcome": "written"}) == 1
-        assert get("workqueue_depth", {"name": "pod_status"}) == 0
+        assert get("vk_pod_sync_duration_seconds_count", {**node, "result": "ok"}) == 1
+        assert get("vk_pod_status_update_duration_seconds_count", {**node, "result": "ok"}) == 1
+        assert get("workqueue_adds_total", {**node, "name": "pod_sync"}) == 1
+        assert get("vk_pod_status_writes_total", {**node, "outcome": "written"}) == 1
+        assert get("workqueue_depth", {**node, "name": "pod_status"}) == 0
+
+
+async def test_two_controllers_in_one_process_export_their_series_apart(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Many nodes per process: two controllers on one registry (and one API server) do not clash
+    (the second used to raise DuplicateTimeseries) and a scrape shows each node's series."""
+    registry = CollectorRegistry()
+    kube = FakeKube()
+    first, second = FakeProvider(), FakeProvider()
+    async with (
+        running(first, kube=kube, registry=registry) as h1,
+        running(second, kube=kube, registry=registry, node="vk-2") as h2,
+    ):
+        h1.create(make_pod("web"))
+        h2.create(make_pod("db", node="vk-2"))
+        h2.create(make_pod("cache", node="vk-2"))
+        await h1.wait_for(lambda: h1.phase(KEY) == "Running")
+        await h2.wait_for(lambda: h2.phase("ns/db") == "Running" == h2.phase("ns/cache"))
+        assert first.called("create_pod") == [KEY]
+        assert sorted(second.called("create_pod")) == ["ns/cache", "ns/db"]
+        scrape = generate_latest(registry).decode()
+        for node, count in ((NODE, 1), ("vk-2", 2)):
+            assert f'workqueue_adds_total{{name="pod_sync",node="{node}"}} {count}.0' in scrape
+            assert (
+                f'vk_provider_call_duration_seconds_count{{method="create_pod",node="{node}",'
+                f'result="ok"}} {count}.0' in scrape
+            )
+            assert (
+                f'vk_pod_status_writes_total{{node="{node}",outcome="written"}} {count}.0' in scrape
+            )
+
+
+def test_metrics_of_two_nodes_share_the_default_registry() -> None:
+    first = PodControllerMetrics(node="metrics-test-a")
+    second = PodControllerMetrics(node="metrics-test-b")  # used to raise DuplicateTimeseries
+    first.count_status("written")
+    second.count_status("skipped")
+    get = REGISTRY.get_sample_value
+    labels = {"node": "metrics-test-a", "outcome": "written"}
+    assert get("vk_pod_status_writes_total", labels) == 1
+    assert get("vk_pod_status_writes_total", {"node": "metrics-test-b", "outcome": "skipped"}) == 1
+    first.close()
+    second.close()
+    assert get("vk_pod_status_writes_total", labels) is None

@@ -156,6 +156,8 @@ class VirtualNode:
         )
         self.node_object = self._build_node()
         allocatable = (self.node_object.get("status") or {}).get("allocatable") or {}
+        # every series carries ``node``: many nodes can share one process and one registry
+        self._metrics = PodControllerMetrics(registry, node=name)
         self.pods = PodController(
             client,
             provider,
@@ -166,8 +168,8 @@ class VirtualNode:
             resolve_env=options.resolve_env,
             node_allocatable=allocatable,
             status_poll_interval=options.status_poll_interval,
-            metrics=PodControllerMetrics(registry),
-            queue_metrics=PrometheusMetricsProvider(registry),
+            metrics=self._metrics,
+            queue_metrics=PrometheusMetricsProvider(registry, const_labels={"node": name}),
             shutdown_timeout=options.shutdown_timeout,
             now=now,
         )
@@ -221,7 +223,10 @@ class VirtualNode:
         """Start everything in order, report started once the node is registered, and run
         until :meth:`stop` (graceful) or cancellation. Every log record carries ``node``."""
         with log_context(node=self.options.node_name):
-            await self._run(task_status)
+            try:
+                await self._run(task_status)
+            finally:
+                self._metrics.close()  # the queues' series go when they shut down
 
     async def _run(self, task_status: trio.TaskStatus[None]) -> None:
         name = self.options.node_name
