@@ -7,7 +7,6 @@ import pytest
 from vk_trio.node._fieldref import (
     FieldRefError,
     format_map,
-    go_quote,
     resolve_field_ref,
     resolve_resource_field_ref,
 )
@@ -97,13 +96,8 @@ def test_field_ref_errors(path: str, message: str) -> None:
         resolve_field_ref(POD, ref(path))
 
 
-def test_go_quote_matches_go() -> None:
-    assert go_quote("plain") == '"plain"'
-    assert go_quote('q"b\\') == '"q\\"b\\\\"'
-    assert go_quote("\t\x01\x7f") == '"\\t\\x01\\x7f"'
-    assert go_quote("é ü") == '"é ü"'
-    assert go_quote("\u200b") == '"\\u200b"'
-    assert go_quote("\U000e0001") == '"\\U000e0001"'
+def test_format_map_of_nothing_is_empty() -> None:
+    # (quoting itself is vk_trio.util.go_quote, checked against Go in tests/util/test_gotext.py)
     assert format_map({}) == ""
 
 

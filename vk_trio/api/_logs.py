@@ -14,7 +14,7 @@ import trio
 
 from vk_trio.provider import ContainerLogOptions
 
-from ._gotext import parse_go_bool, parse_go_int, parse_rfc3339
+from ..util import parse_go_bool, parse_go_int, parse_rfc3339
 from ._http import HttpError
 
 __all__ = ["copy_log_stream", "parse_log_options"]

@@ -30,7 +30,7 @@ from vk_trio.provider import (
     PortForwardProvider,
 )
 
-from ._gotext import go_quote
+from ..util import go_quote
 from ._http import HttpError, RequestHead
 from ._routing import RouteKind, RouteMatch
 from .streams import (

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 import attrs
 
-from ._gotext import go_quote
+from ..util import go_quote
 from ._http import HttpError
 
 __all__ = [

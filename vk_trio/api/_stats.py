@@ -15,7 +15,7 @@ import orjson
 
 from vk_trio.provider import MetricFamily
 
-from ._gotext import format_go_float
+from ..util import format_go_float
 
 __all__ = ["PROMETHEUS_TEXT_CONTENT_TYPE", "MetricsEncodingError", "render_metric_families"]
 

@@ -22,9 +22,9 @@ from typing import Any, Final, Protocol, final
 import attrs
 import trio
 
+from ..util import Now, format_time, utc_now
 from ._kube import AlreadyExists, ApiError, KubeApi, NotFound, PatchType, is_transient
 from ._kube import resource_path as _path
-from ._time import Now, format_time, utc_now
 
 __all__ = ["NORMAL", "WARNING", "EventRecorder", "EventRecorderStatistics", "EventSink"]
 

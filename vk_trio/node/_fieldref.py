@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from ..util import go_quote
 from ._quantity import QuantityError, ceil_milli_value, ceil_value, parse_quantity
 
 __all__ = [
     "DEFERRED_FIELD_PATHS",
     "FieldRefError",
     "format_map",
-    "go_quote",
     "resolve_field_ref",
     "resolve_resource_field_ref",
 ]
@@ -38,38 +38,6 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 
 class FieldRefError(ValueError):
     """A reference the resolver cannot turn into a value (fails the pod's env resolution)."""
-
-
-def go_quote(text: str) -> str:
-    """Quote ``text`` the way Go's ``%q`` does (printable runes kept, the rest escaped)."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char == " " or (char.isprintable() and code != 0x7F):
-            out.append(char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
 
 
 def format_map(values: Mapping[str, str]) -> str:

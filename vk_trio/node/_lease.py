@@ -21,9 +21,9 @@ from typing import Any, Final, final
 import attrs
 import trio
 
+from ..util import Now, format_micro_time, utc_now
 from ._kube import AlreadyExists, ApiError, Conflict, KubeApi, NotFound, resource_path
 from ._ping import PingController
-from ._time import Now, format_micro_time, utc_now
 
 __all__ = ["LEASE_NAMESPACE", "LeaseController", "LeaseStatistics"]
 

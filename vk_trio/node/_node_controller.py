@@ -27,12 +27,12 @@ from typing import Any, Final, final
 import attrs
 import trio
 
+from ..util import Now, format_time, utc_now
 from ._kube import ApiError, Conflict, KubeApi, NotFound, PatchType, is_transient, resource_path
 from ._lease import LeaseController
 from ._node_object import mark_node_ready
 from ._node_status import node_status_patch, with_last_applied
 from ._ping import PingController, PingResult
-from ._time import Now, format_time, utc_now
 
 __all__ = ["PING_FAILED_REASON", "NodeController", "NodeControllerStatistics"]
 

@@ -18,7 +18,7 @@ from typing import Any, Final, final
 import attrs
 
 from .. import __version__
-from ._time import format_time
+from ..util import format_time
 
 __all__ = [
     "DEFAULT_TAINT_KEY",

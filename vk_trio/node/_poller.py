@@ -24,8 +24,8 @@ import trio
 
 from vk_trio.provider import PodLifecycleHandler, is_not_found, pod_status_to_dict
 
+from ..util import Now, format_time, parse_time, utc_now
 from ._podutil import pod_key
-from ._time import Now, format_time, parse_time, utc_now
 
 __all__ = ["StatusPoller"]
 

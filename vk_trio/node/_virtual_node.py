@@ -37,6 +37,7 @@ from vk_trio.provider import (
 )
 from vk_trio.queue import PrometheusMetricsProvider
 
+from ..util import Now, utc_now
 from ._events import EventRecorder, EventRecorderStatistics
 from ._kube import KubeApi
 from ._metrics import PodControllerMetrics
@@ -44,7 +45,6 @@ from ._node_controller import NodeController, NodeControllerStatistics
 from ._node_object import Taint, build_node
 from ._pod_controller import PodController, PodControllerStatistics
 from ._resources import ClusterLookups
-from ._time import Now, utc_now
 
 __all__ = ["NodeClient", "NodeOptions", "VirtualNode", "VirtualNodeStatistics"]
 

@@ -8,7 +8,8 @@ Rules, chosen so that a typed value serialises the way the API server would show
   ``omitempty`` fields of the Go types); fields with a real default (``ready``, ``restartCount``,
   ``exitCode``, ...) are always written;
 * times are ``datetime`` values, written as RFC 3339 in UTC with second precision (``metav1.Time``)
-  and read from any ISO 8601 text; a naive ``datetime`` is taken to be UTC;
+  and read from any ISO 8601 text; a naive ``datetime`` is taken to be UTC (both by
+  :mod:`vk_trio.util`, where every timestamp of vk_trio is formatted and parsed);
 * unknown keys are ignored when reading, so a typed value holds the fields it models and
   nothing else (return a dict from a provider when every field must survive).
 """
@@ -16,12 +17,14 @@ Rules, chosen so that a typed value serialises the way the API server would show
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .. import util
 
 __all__ = ["CONVERTER", "camel_case", "format_time", "parse_time"]
 
@@ -35,26 +38,19 @@ def camel_case(name: str) -> str:
 
 
 def format_time(value: datetime) -> str:
-    """RFC 3339, UTC, whole seconds: the wire form of ``metav1.Time``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339, UTC, whole seconds: the wire form of ``metav1.Time`` (naive means UTC).
+
+    Provider-facing name of :func:`vk_trio.util.format_time`, the one implementation.
+    """
+    return util.format_time(value)
 
 
 def parse_time(value: Any) -> datetime:
-    """Read a time written as ISO 8601 text (``...Z`` or an offset) or passed as a ``datetime``."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(
-                f"invalid time {value!r} (want RFC 3339, e.g. 2024-01-31T12:00:00Z)"
-            ) from None
-    else:
-        raise TypeError(f"invalid time {value!r} (want RFC 3339 text or a datetime)")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    """Read ISO 8601 text (``...Z`` or an offset) or take a ``datetime``; naive means UTC.
+
+    Provider-facing name of :func:`vk_trio.util.parse_time`, the one implementation.
+    """
+    return util.parse_time(value)
 
 
 def _omit_when_default(field: attrs.Attribute[Any]) -> bool:

@@ -1,0 +1,3 @@
+module vk-trio/tests/util/goref
+
+go 1.26.0
