@@ -35,6 +35,7 @@ from vk_trio.queue import (
     default_controller_rate_limiter,
     run_workers,
 )
+from vk_trio.util import Now, utc_now
 
 from ._events import EventSink
 from ._kube import KubeApi
@@ -47,7 +48,6 @@ from ._podutil import pod_key, pod_should_enqueue
 from ._poller import StatusPoller
 from ._provider_calls import ProviderCalls
 from ._resources import ClusterLookups
-from ._time import Now, utc_now
 
 __all__ = [
     "ENV_FAILED_REASON",

@@ -28,13 +28,13 @@ import trio
 
 from vk_trio.provider import log_context
 from vk_trio.queue import RateLimitingQueue
+from vk_trio.util import Now, parse_time
 
 from ._events import NORMAL, WARNING, EventSink
 from ._kube import Conflict, KubeApi, NotFound, resource_path
 from ._pod_state import DeleteKey, PodRegistry, copy_pod, meta_of, split_key
 from ._podutil import is_running, pod_key
 from ._provider_calls import ProviderCalls
-from ._time import Now, parse_time
 
 __all__ = ["PodDeleter"]
 
