@@ -218,6 +218,23 @@ async def test_status_conflicts_are_retried(autojump_clock: trio.testing.MockClo
     assert controller.statistics().status_updates == 1
 
 
+async def test_status_conflicts_give_up_after_five_attempts(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        before = len(kube.calls("patch", "/nodes/vk/status"))
+        for _ in range(5):
+            kube.fail_next("patch", Conflict("changed", status_code=409))
+        start = trio.current_time()
+        with pytest.raises(Conflict):
+            await controller.update_status()
+        # four short waits of 10-11 ms between the five attempts (the one back-off helper)
+        assert 0.04 <= trio.current_time() - start <= 0.045
+    assert len(kube.calls("patch", "/nodes/vk/status")) - before == 5
+
+
 async def test_registration_refused_fails_run(autojump_clock: trio.testing.MockClock) -> None:
     kube = FakeKube()
     kube.fail_next("get", Forbidden("nodes is forbidden", status_code=403))

@@ -155,6 +155,7 @@ async def test_dangling_pod_deletes_are_retried(autojump_clock: trio.testing.Moc
     provider.fail("delete_pod", RuntimeError("busy"), RuntimeError("busy"))
     async with running(provider) as h:
         assert provider.called("delete_pod") == ["ns/flaky"] * 3
+        assert 1.5 <= trio.current_time() < 1.6  # waited 0.5 s, then 1 s (the back-off helper)
         assert "ns/flaky" not in provider.pods
         assert h.controller.statistics().dangling_deleted == 1
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import copy
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, final
 
 import attrs
 import trio
 
-from ..util import Now, format_time, utc_now
+from ..util import Backoff, Now, format_time, retry, utc_now
 from ._kube import ApiError, Conflict, KubeApi, NotFound, PatchType, is_transient, resource_path
 from ._lease import LeaseController
 from ._node_object import mark_node_ready
@@ -40,8 +39,13 @@ logger = logging.getLogger("vk_trio.node.node")
 
 PING_FAILED_REASON: Final = "ProviderPingFailed"
 _CONFLICT_RETRIES: Final = 5
-_CONFLICT_DELAY: Final = 0.01
+# a conflict means another writer got in between: re-read and retry almost at once, spread a little
+_CONFLICT_BACKOFF: Final = Backoff(0.01, factor=1.0, jitter=0.1)
 _REGISTER_ATTEMPTS: Final = 5
+
+
+def _is_conflict(error: Exception) -> bool:
+    return isinstance(error, Conflict)
 
 
 async def _healthy() -> None:
@@ -254,29 +258,32 @@ class NodeController:
         ping = await self._ping.first_result()
         desired = self._desired(ping)
         path = resource_path("v1", "nodes", name=self._name)
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                current = await self._client.get(path)
-            except NotFound:
-                await self._create(desired)
-                return
-            patch = node_status_patch(desired, current)
-            try:
-                if patch:
-                    self._server_node = await self._client.patch(
-                        f"{path}/status", patch, patch_type=PatchType.STRATEGIC
-                    )
-                else:
-                    self._server_node = current
-                self._updates += 1
-                return
-            except NotFound:
-                await self._create(desired)
-                return
-            except Conflict:
-                if attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                await trio.sleep(_CONFLICT_DELAY * random.uniform(1.0, 1.1))
+        await retry(
+            lambda: self._update_once(path, desired),
+            backoff=_CONFLICT_BACKOFF,
+            retryable=_is_conflict,
+            max_attempts=_CONFLICT_RETRIES,
+        )
+
+    async def _update_once(self, path: str, desired: dict[str, Any]) -> None:
+        """Read, then patch; a ``Conflict`` (someone wrote in between) is the caller's to retry."""
+        try:
+            current = await self._client.get(path)
+        except NotFound:
+            await self._create(desired)
+            return
+        patch = node_status_patch(desired, current)
+        try:
+            if patch:
+                self._server_node = await self._client.patch(
+                    f"{path}/status", patch, patch_type=PatchType.STRATEGIC
+                )
+            else:
+                self._server_node = current
+        except NotFound:
+            await self._create(desired)
+            return
+        self._updates += 1
 
     async def _create(self, desired: dict[str, Any]) -> None:
         body = with_last_applied(copy.deepcopy(desired))

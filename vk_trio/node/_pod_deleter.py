@@ -22,13 +22,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
-from typing import Any, final
+from typing import Any, Final, final
 
 import trio
 
 from vk_trio.provider import log_context
 from vk_trio.queue import RateLimitingQueue
-from vk_trio.util import Now, parse_time
+from vk_trio.util import Backoff, Now, parse_time, retry
 
 from ._events import NORMAL, WARNING, EventSink
 from ._kube import Conflict, KubeApi, NotFound, resource_path
@@ -40,7 +40,13 @@ __all__ = ["PodDeleter"]
 
 logger = logging.getLogger("vk_trio.node.pods")
 
-_DANGLING_ATTEMPTS = 3
+# start-up waits for this cleanup: a few quick attempts, then the pod is left (and logged)
+_DANGLING_ATTEMPTS: Final = 3
+_DANGLING_BACKOFF: Final = Backoff(0.5, factor=2.0)
+
+
+def _always(_error: Exception) -> bool:
+    return True  # a pod the provider does not have is not an error here (ProviderCalls)
 
 
 @final
@@ -168,15 +174,15 @@ class PodDeleter:
     ) -> None:
         async with limit:
             key = pod_key(provider_pod)
-            for attempt in range(_DANGLING_ATTEMPTS):
-                try:
-                    await self._calls.delete_pod(copy_pod(provider_pod), report=False)
-                except Exception as exc:
-                    if attempt == _DANGLING_ATTEMPTS - 1:
-                        logger.warning("could not delete dangling pod %s: %s", key, exc)
-                        return
-                    await trio.sleep(0.5 * 2**attempt)
-                else:
-                    break
+            try:
+                await retry(
+                    lambda: self._calls.delete_pod(copy_pod(provider_pod), report=False),
+                    backoff=_DANGLING_BACKOFF,
+                    retryable=_always,
+                    max_attempts=_DANGLING_ATTEMPTS,
+                )
+            except Exception as exc:
+                logger.warning("could not delete dangling pod %s: %s", key, exc)
+                return
             self.dangling_deleted += 1
             logger.info("deleted leaked pod %s", key)
