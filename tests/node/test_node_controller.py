@@ -15,6 +15,7 @@ from vk_trio.node._node_controller import PING_FAILED_REASON, NodeController
 from vk_trio.node._node_object import build_node
 from vk_trio.node._node_status import LAST_APPLIED_STATUS_ANNOTATION
 
+from .badserver import not_json_error
 from .fakekube import FakeKube
 
 NODE_PATH = "/api/v1/nodes/vk"
@@ -252,3 +253,39 @@ async def test_errors_in_the_loop_do_not_stop_it(autojump_clock: trio.testing.Mo
         assert controller.statistics().status_failures == 1
         await trio.sleep(60)
         assert controller.statistics().status_updates == 1
+
+
+async def test_a_2xx_that_is_not_json_does_not_stop_the_loop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    lease = controller._lease
+    assert lease is not None
+    async with running(controller):
+        kube.fail_next("get", not_json_error(), lambda p: p == NODE_PATH)
+        kube.fail_next("update", not_json_error(), lambda p: p == LEASE_PATH)
+        await trio.sleep(61)
+        assert controller.statistics().status_failures == 1
+        assert lease.statistics().failures == 1
+        renewals = lease.statistics().renewals
+        await trio.sleep(60)
+        assert controller.statistics().status_updates == 1
+        assert lease.statistics().renewals > renewals
+
+
+async def test_a_malformed_node_status_from_the_provider_does_not_stop_the_loop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        controller.notify_node_status({"status": "garbage"})
+        await trio.sleep(1)
+        assert controller.statistics().status_failures == 1
+        good = node_object()
+        good["status"]["conditions"][0]["message"] = "fine again"
+        controller.notify_node_status(good)
+        await trio.sleep(5)  # at least the back-off after the failure
+        first = kube.objects[NODE_PATH]["status"]["conditions"][0]
+        assert first["message"] == "fine again"

@@ -155,3 +155,26 @@ def test_needs_write_only_when_someone_else_changed_the_status() -> None:
     # the echo of our own write, even if it differs from the provider's latest report
     state.last_write = StatusWrite("u", provider_status, {"phase": "Pending"}, "1")
     assert not writer.needs_write({"status": {"phase": "Pending"}}, state)
+
+
+async def test_a_malformed_status_from_the_provider_is_dropped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Kept, it would break the informer handler for that pod: a later label change would
+    never reach the provider."""
+    provider = FakeProvider()
+    async with running(provider) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        assert provider.callback is not None
+        provider.callback({**provider.pods[KEY], "status": "garbage"})
+        provider.callback({"metadata": None})
+        # someone changes the labels and the status: the handler compares the status with the
+        # provider's report, which must still be the last well-formed one
+        pod = h.api_pod(KEY)
+        assert pod is not None
+        pod["metadata"]["labels"]["tier"] = "front"
+        pod["status"]["phase"] = "Unknown"
+        h.create(pod)
+        await h.wait_for(lambda: provider.called("update_pod") == [KEY])
+        await h.wait_for(lambda: h.phase(KEY) == "Running")

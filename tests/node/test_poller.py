@@ -65,3 +65,45 @@ async def test_none_from_get_pod_status_is_not_found_and_logged_once(
     warnings = [r.getMessage() for r in caplog.records if "returned None" in r.getMessage()]
     assert len(warnings) == 1
     assert "NoneStatusProvider.get_pod_status returned None" in warnings[0]
+
+
+async def test_a_malformed_status_does_not_stop_the_poller(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class Malformed(PolledProvider):
+        async def get_pod_status(self, namespace: str, name: str) -> dict[str, Any] | None:
+            if name == "bad":
+                return 42  # type: ignore[return-value]  # neither a PodStatus nor a mapping
+            return await super().get_pod_status(namespace, name)
+
+    provider = Malformed()
+    async with running(provider, status_poll_interval=5) as h:
+        for name in ("bad", "web"):
+            h.create(make_pod(name))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        await trio.sleep(20)  # several passes, each meeting the malformed status
+        assert h.phase(KEY) == "Running"
+        provider.pods[KEY]["status"]["message"] = "still polled"
+        await h.wait_for(lambda: (h.api_pod(KEY) or {})["status"].get("message") == "still polled")
+
+
+async def test_a_hung_get_pod_status_holds_up_only_its_own_pod(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class Hung(PolledProvider):
+        async def get_pod_status(self, namespace: str, name: str) -> dict[str, Any] | None:
+            if name == "a-hung":
+                await trio.sleep_forever()
+            return await super().get_pod_status(namespace, name)
+
+    provider = Hung()
+    async with running(provider, status_poll_interval=5) as h:
+        for name in ("a-hung", "web"):  # the hung pod comes first in the list
+            h.create(make_pod(name))
+        took = await h.wait_for(lambda: h.phase(KEY) == "Running")
+        assert took <= 5.1  # the first pass, not held up by the hung call
+        provider.pods[KEY]["status"]["message"] = "next"
+        took = await h.wait_for(
+            lambda: (h.api_pod(KEY) or {})["status"].get("message") == "next", timeout=120
+        )
+        assert took <= 20  # passes keep coming: the hung call times out (10 s)

@@ -23,7 +23,7 @@ import attrs
 import trio
 
 from ..util import Now, format_time, utc_now
-from ._kube import AlreadyExists, ApiError, KubeApi, NotFound, PatchType, is_transient
+from ._kube import AlreadyExists, KubeApi, NotFound, PatchType, is_transient
 from ._kube import resource_path as _path
 
 __all__ = ["NORMAL", "WARNING", "EventRecorder", "EventRecorderStatistics", "EventSink"]
@@ -242,7 +242,7 @@ class EventRecorder:
             try:
                 await self._write_once(write)
                 return
-            except ApiError as exc:
+            except Exception as exc:  # not only ApiError: nothing a server sends ends the writer
                 if not is_transient(exc) or attempt >= self._max_attempts:
                     self._failed += 1
                     logger.warning(

@@ -99,6 +99,14 @@ class StatusWriter:
 
     def notify(self, pod: dict[str, Any]) -> None:
         """The provider's report of ``pod`` (its ``notify_pods`` callback)."""
+        if not (
+            isinstance(pod, Mapping)
+            and isinstance(pod.get("metadata"), Mapping)
+            and isinstance(pod.get("status") or {}, Mapping)
+        ):
+            # dropped here: kept, it would fail every later comparison in the informer handler
+            logger.warning("ignoring a malformed pod notified by the provider: %.200r", pod)
+            return
         key = pod_key(pod)
         api_pod = self._registry.api.get(key)
         if api_pod is None:
