@@ -289,3 +289,31 @@ async def test_a_malformed_node_status_from_the_provider_does_not_stop_the_loop(
         await trio.sleep(5)  # at least the back-off after the failure
         first = kube.objects[NODE_PATH]["status"]["conditions"][0]
         assert first["message"] == "fine again"
+
+
+async def test_a_hung_ping_times_out_by_default(autojump_clock: trio.testing.MockClock) -> None:
+    """Without a default ping timeout a provider that hangs kept the node Ready and its Lease
+    renewed for ever."""
+    kube = FakeKube()
+    hung = trio.Event()
+
+    async def ping() -> None:
+        if hung.is_set():
+            await trio.sleep_forever()
+
+    controller = NodeController(kube, node_object(), ping=ping, now=WallClock())
+    lease = controller.lease_controller
+    assert lease is not None
+    async with running(controller):
+        controller.mark_ready()
+        await trio.sleep(1)
+        assert conditions(kube)["Ready"]["status"] == "True"
+        hung.set()
+        await trio.sleep(120)
+        ready = conditions(kube)["Ready"]
+        assert ready["status"] == "False"
+        assert ready["reason"] == PING_FAILED_REASON
+        assert "did not answer within 10s" in ready["message"]
+        renewals = lease.statistics().renewals
+        await trio.sleep(60)
+        assert lease.statistics().renewals == renewals  # no renewals while the ping hangs

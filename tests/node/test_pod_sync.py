@@ -1,8 +1,11 @@
 """The sync worker: the decision table, provider failures, environment resolution."""
 
+from typing import Any
+
 import trio
 import trio.testing
 
+from vk_trio.node import NodeOptions
 from vk_trio.provider import InvalidInputError
 
 from .fakekube import FakeKube
@@ -147,3 +150,41 @@ async def test_env_resolution_can_be_turned_off(autojump_clock: trio.testing.Moc
         await h.wait_for(lambda: h.phase(KEY) == "Running")
         env = provider.pods[KEY]["spec"]["containers"][0]["env"]
         assert env == CM_ENV
+
+
+async def test_hung_provider_calls_time_out_and_are_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Hung creates used to hold every sync worker for ever: now each call has a deadline, fails
+    like any error (event, ProviderFailed, retry) and frees its worker."""
+
+    class Hanging(FakeProvider):
+        hang = True
+
+        async def create_pod(self, pod: dict[str, Any]) -> None:
+            if self.hang and pod["metadata"]["name"].startswith("hung"):
+                self.calls.append(("create_pod", "hanging"))
+                await trio.sleep_forever()
+            await super().create_pod(pod)
+
+    provider = Hanging()
+    async with running(provider, sync_workers=2, provider_timeout=30) as h:
+        for name in ("hung-1", "hung-2", "web"):
+            h.create(make_pod(name))
+        took = await h.wait_for(lambda: h.phase(KEY) == "Running", timeout=600)
+        assert 30 <= took <= 120
+        reasons = h.events.reasons("ns/hung-1")
+        assert "ProviderCreateFailed" in reasons
+        assert any("did not answer within 30s" in e[3] for e in h.events.events)
+        hung = h.api_pod("ns/hung-1")
+        assert hung is not None
+        assert hung["status"]["reason"] == "ProviderFailed"
+        provider.hang = False  # the backend recovers: the retries get through
+        await h.wait_for(lambda: h.phase("ns/hung-1") == "Running", timeout=3600)
+
+
+def test_provider_deadlines_have_defaults() -> None:
+    options = NodeOptions(node_name="vk")
+    assert options.provider_timeout == 120
+    assert options.status_poll_timeout == 10
+    assert options.ping_timeout == 10

@@ -46,6 +46,9 @@ _CONFLICT_BACKOFF: Final = Backoff(0.01, factor=1.0, jitter=0.1)
 # must not turn a persistent failure into a busy loop)
 _LOOP_BACKOFF: Final = Backoff(1.0, factor=2.0, cap=30.0, jitter=0.1)
 _REGISTER_ATTEMPTS: Final = 5
+DEFAULT_PING_TIMEOUT: Final = 10.0
+"""A ping that has not answered by the next round (the default interval) counts as failed: a
+hung provider makes the node NotReady and stops Lease renewals instead of renewing for ever."""
 
 
 def _is_conflict(error: Exception) -> bool:
@@ -77,7 +80,7 @@ class NodeController:
         *,
         ping: Callable[[], Awaitable[None]] | None = None,
         ping_interval: float = 10.0,
-        ping_timeout: float | None = None,
+        ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
         status_interval: float = 60.0,
         lease: bool = True,
         lease_duration_seconds: int = 40,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar, final
+from typing import Any, Final, TypeVar, final
 
 import attrs
 import trio
@@ -61,6 +61,11 @@ logger = logging.getLogger("vk_trio.node.pods")
 
 T = TypeVar("T")
 
+DEFAULT_PROVIDER_TIMEOUT: Final = 120.0
+"""Deadline of each provider lifecycle call, seconds (the kubelet's runtime request timeout)."""
+DEFAULT_STATUS_POLL_TIMEOUT: Final = 10.0
+"""Deadline of each ``get_pod_status`` of the poller: two poll intervals."""
+
 
 @final
 @attrs.frozen
@@ -81,6 +86,11 @@ class PodControllerStatistics:
 class PodController:
     """Reconciles the node's pods with ``provider``. Start with ``nursery.start(ctrl.run)``;
     :meth:`stop` (or cancellation) ends it.
+
+    ``provider_timeout`` bounds every provider lifecycle call (``None``: no bound); a call past
+    it is cancelled and retried with back-off like any failure. ``status_poll_timeout`` bounds
+    the poller's ``get_pod_status`` (providers without ``notify_pods``), which polls
+    ``status_workers`` pods at a time.
     """
 
     def __init__(
@@ -100,6 +110,8 @@ class PodController:
         metrics: PodControllerMetrics | None = None,
         queue_metrics: MetricsProvider | None = None,
         shutdown_timeout: float = 10.0,
+        provider_timeout: float | None = DEFAULT_PROVIDER_TIMEOUT,
+        status_poll_timeout: float | None = DEFAULT_STATUS_POLL_TIMEOUT,
         now: Now = utc_now,
     ) -> None:
         if sync_workers < 1:
@@ -116,7 +128,12 @@ class PodController:
         self._poller: StatusPoller | None = None
         if not isinstance(provider, PodNotifier):
             self._poller = StatusPoller(
-                provider, self._registry.api.list, interval=status_poll_interval, now=now
+                provider,
+                self._registry.api.list,
+                interval=status_poll_interval,
+                concurrency=status_workers,
+                timeout=status_poll_timeout,
+                now=now,
             )
         self.sync_queue: RateLimitingQueue[str] = RateLimitingQueue(
             rate_limiter(), name="pod_sync", metrics=queue_metrics
@@ -128,7 +145,9 @@ class PodController:
             rate_limiter(), name="pod_delete", metrics=queue_metrics
         )
         self._stop = trio.Event()
-        calls = ProviderCalls(provider, poller=self._poller, metrics=metrics)
+        calls = ProviderCalls(
+            provider, poller=self._poller, metrics=metrics, timeout=provider_timeout
+        )
         self._deleter = PodDeleter(
             client,
             calls,

@@ -7,23 +7,36 @@ finished delete from :meth:`delete_pod` (a provider that keeps no state forgets 
 restart; deleting a pod it does not have has nothing left to do). A provider that returns ``None``
 instead breaks the contract: it is treated as not found, and logged once per method so its author
 hears about it without a log line per pod.
+
+Every call has a deadline (``timeout``, 120 s by default: the kubelet's runtime request timeout):
+a hung provider call is cancelled and fails like any other, so the pod is retried with back-off
+instead of holding a worker for ever (ten hung creates used to take all ten sync workers).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, final
+from typing import Any, TypeVar, final
+
+import trio
 
 from vk_trio.provider import PodLifecycleHandler, is_not_found
 
 from ._metrics import PodControllerMetrics
 from ._poller import StatusPoller
 
-__all__ = ["ProviderCalls"]
+__all__ = ["ProviderCalls", "ProviderTimeoutError"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("vk_trio.node.pods")
+
+
+class ProviderTimeoutError(TimeoutError):
+    """A provider call ran past its deadline; it was cancelled and is retried like any failure."""
 
 
 @final
@@ -40,11 +53,25 @@ class ProviderCalls:
         *,
         poller: StatusPoller | None = None,
         metrics: PodControllerMetrics | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.provider = provider
         self.poller = poller
         self._metrics = metrics
+        self._timeout = math.inf if timeout is None else timeout
         self._warned: set[str] = set()
+
+    async def _call(self, method: str, call: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``call(*args)``, timed, and failed with :class:`ProviderTimeoutError` once it has
+        run ``timeout`` seconds (cancelled: a provider call must be cancellable)."""
+        with self.timer(method):
+            try:
+                with trio.fail_after(self._timeout):
+                    return await call(*args)
+            except trio.TooSlowError:
+                raise ProviderTimeoutError(
+                    f"provider {method} did not answer within {self._timeout:g}s"
+                ) from None
 
     def timer(self, method: str) -> AbstractContextManager[None]:
         return self._metrics.time_provider(method) if self._metrics else nullcontext()
@@ -62,28 +89,24 @@ class ProviderCalls:
 
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The provider's pod, or ``None`` if it does not have one."""
-        with self.timer("get_pod"):
-            try:
-                pod = await self.provider.get_pod(namespace, name)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
+        try:
+            pod = await self._call("get_pod", self.provider.get_pod, namespace, name)
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
         if pod is None:
             self.contract_violation("get_pod")
         return pod
 
     async def get_pods(self) -> list[dict[str, Any]]:
-        with self.timer("get_pods"):
-            return await self.provider.get_pods()
+        return await self._call("get_pods", self.provider.get_pods)
 
     async def create_pod(self, pod: dict[str, Any]) -> None:
-        with self.timer("create_pod"):
-            await self.provider.create_pod(pod)
+        await self._call("create_pod", self.provider.create_pod, pod)
 
     async def update_pod(self, pod: dict[str, Any]) -> None:
-        with self.timer("update_pod"):
-            await self.provider.update_pod(pod)
+        await self._call("update_pod", self.provider.update_pod, pod)
 
     async def delete_pod(self, pod: dict[str, Any], *, report: bool = True) -> None:
         """Delete ``pod`` in the provider; a pod the provider does not have counts as deleted.
@@ -94,10 +117,8 @@ class ProviderCalls:
         call: Callable[[dict[str, Any]], Awaitable[None]] = self.provider.delete_pod
         if report and self.poller is not None:
             call = self.poller.delete_pod
-        with self.timer("delete_pod"):
-            try:
-                await call(pod)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return
+        try:
+            await self._call("delete_pod", call, pod)
+        except Exception as exc:
+            if not is_not_found(exc):
                 raise

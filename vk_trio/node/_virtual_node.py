@@ -41,9 +41,14 @@ from ..util import Now, utc_now
 from ._events import EventRecorder, EventRecorderStatistics
 from ._kube import KubeApi
 from ._metrics import PodControllerMetrics
-from ._node_controller import NodeController, NodeControllerStatistics
+from ._node_controller import DEFAULT_PING_TIMEOUT, NodeController, NodeControllerStatistics
 from ._node_object import Taint, build_node
-from ._pod_controller import PodController, PodControllerStatistics
+from ._pod_controller import (
+    DEFAULT_PROVIDER_TIMEOUT,
+    DEFAULT_STATUS_POLL_TIMEOUT,
+    PodController,
+    PodControllerStatistics,
+)
 from ._resources import ClusterLookups
 
 __all__ = ["NodeClient", "NodeOptions", "VirtualNode", "VirtualNodeStatistics"]
@@ -79,11 +84,15 @@ class NodeOptions:
     ``full_resync_period``        ``60``      informer resync period, seconds
     ``resolve_env``               ``True``    resolve env before calling the provider
     ``ping_interval``             ``10``      seconds between provider pings
-    ``ping_timeout``              ``None``    a ping slower than this counts as failed
+    ``ping_timeout``              ``10``      a ping slower than this counts as failed
+                                              (``None``: never)
     ``status_interval``           ``60``      seconds between node status heartbeats
     ``lease_duration_seconds``    ``40``      the Lease's duration (renewed every quarter)
     ``status_poll_interval``      ``5``       status polling of providers without notify_pods
     ``shutdown_timeout``          ``10``      bound for in-flight work and status flush on stop
+    ``provider_timeout``          ``120``     deadline of each provider pod call; past it the
+                                              call is cancelled and retried (``None``: none)
+    ``status_poll_timeout``       ``10``      deadline of each polled ``get_pod_status``
     ============================  ==========  =====================================================
     """
 
@@ -100,11 +109,13 @@ class NodeOptions:
     full_resync_period: float = 60.0
     resolve_env: bool = True
     ping_interval: float = 10.0
-    ping_timeout: float | None = None
+    ping_timeout: float | None = DEFAULT_PING_TIMEOUT
     status_interval: float = 60.0
     lease_duration_seconds: int = 40
     status_poll_interval: float = 5.0
     shutdown_timeout: float = 10.0
+    provider_timeout: float | None = DEFAULT_PROVIDER_TIMEOUT
+    status_poll_timeout: float | None = DEFAULT_STATUS_POLL_TIMEOUT
 
 
 @final
@@ -171,6 +182,8 @@ class VirtualNode:
             metrics=self._metrics,
             queue_metrics=PrometheusMetricsProvider(registry, const_labels={"node": name}),
             shutdown_timeout=options.shutdown_timeout,
+            provider_timeout=options.provider_timeout,
+            status_poll_timeout=options.status_poll_timeout,
             now=now,
         )
         node_provider = provider if isinstance(provider, NodeProvider) else None
