@@ -115,12 +115,13 @@ async def running(
     setup: Callable[[FakeKube], None] | None = None,
     registry: CollectorRegistry | None = None,
     node: str = NODE,
+    resync_period: float = 0.0,
     **options: Any,
 ) -> AsyncIterator[Harness]:
     kube = kube or FakeKube()
     if setup is not None:
         setup(kube)
-    factory = InformerFactory(kube)
+    factory = InformerFactory(kube, resync_period=resync_period)
     lookups = ClusterLookups(
         pods=factory.informer(
             "v1", "pods", all_namespaces=True, field_selector=f"spec.nodeName={node}"

@@ -59,16 +59,58 @@ async def test_deleting_a_pod_with_nothing_running_is_immediate(
         assert "ProviderDeleteSuccess" not in h.events.reasons(KEY)
 
 
-async def test_restricted_restart_policy_makes_provider_failure_terminal(
+async def test_restricted_restart_policy_fails_the_pod_only_for_invalid_input(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 13 finding 7: with restartPolicy Never, invalid input (no retry can fix it) makes
+    the pod Failed and is not retried; before, any provider error did that."""
+    provider = FakeProvider()
+    provider.fail("create_pod", InvalidInputError("unsupported volume type"))
+    async with running(provider) as h:
+        h.create(make_pod("web", restartPolicy="Never"))
+        await h.wait_for(lambda: h.phase(KEY) == "Failed")
+        await trio.sleep(10)
+        assert len(provider.called("create_pod")) == 1  # terminal in the API: not retried
+
+
+async def test_a_transient_error_does_not_fail_a_restart_never_pod(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     provider = FakeProvider()
     provider.fail("create_pod", RuntimeError("no capacity"))
     async with running(provider) as h:
         h.create(make_pod("web", restartPolicy="Never"))
-        await h.wait_for(lambda: h.phase(KEY) == "Failed")
-        await trio.sleep(10)
-        assert len(provider.called("create_pod")) == 1  # terminal in the API: not retried
+        await h.wait_for(lambda: "ProviderCreateFailed" in h.events.reasons(KEY))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
+        assert len(provider.called("create_pod")) == 2
+        phases = [r.body["status"].get("phase") for r in h.kube.calls("patch", "/pods/web/status")]
+        assert "Failed" not in phases  # marked Pending/ProviderFailed, then retried
+
+
+async def test_a_resync_requeues_a_pod_dropped_after_its_retries(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """An item dropped after max retries used to never come back (a resync skipped unchanged
+    pods); the provider does not have it, so the next resync queues it again."""
+    provider = FakeProvider()
+    provider.fail("create_pod", RuntimeError("backend down"), RuntimeError("still down"))
+    async with running(provider, max_retries=1, resync_period=60) as h:
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: len(provider.called("create_pod")) == 2)
+        assert h.phase(KEY) == "Pending"  # dropped after two failed attempts
+        took = await h.wait_for(lambda: h.phase(KEY) == "Running", timeout=120)
+        assert took <= 61
+        assert len(provider.called("create_pod")) == 3
+        # a synced, unchanged pod is not sent through the sync queue again on later resyncs
+        adds = h.registry.get_sample_value(
+            "workqueue_adds_total", {"node": "vk", "name": "pod_sync"}
+        )
+        await trio.sleep(180)
+        assert (
+            h.registry.get_sample_value("workqueue_adds_total", {"node": "vk", "name": "pod_sync"})
+            == adds
+        )
+        assert len(provider.called("create_pod")) == 3
 
 
 async def test_invalid_input_is_not_retried(autojump_clock: trio.testing.MockClock) -> None:

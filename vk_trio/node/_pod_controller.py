@@ -14,7 +14,9 @@ This module only wires; each concept has a module of its own:
 
 Informer handlers and the provider's notification callback are plain functions that only update
 in-memory state and enqueue keys. A pod's first enqueue is never rate-limited; backoff applies to
-retries only.
+retries only. An informer resync re-queues the pods the provider does not have as they are: those
+whose create never succeeded or whose retries ran out (the Go version skips every unchanged pod
+on a resync, so an item dropped after its last retry never came back).
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ from ._events import EventSink
 from ._kube import KubeApi
 from ._metrics import PodControllerMetrics
 from ._pod_deleter import PodDeleter
-from ._pod_state import DeleteKey, PodRegistry, PodState, meta_of, share_with_cache
+from ._pod_state import (
+    TERMINAL_PHASES,
+    DeleteKey,
+    PodRegistry,
+    PodState,
+    meta_of,
+    share_with_cache,
+)
 from ._pod_status import StatusWriter
 from ._pod_sync import ENV_FAILED_REASON, PROVIDER_FAILED_REASON, SyncWorker
 from ._podutil import pod_key, pod_should_enqueue
@@ -297,6 +306,13 @@ class PodController:
             self.status_queue.add(key)
         if pod_should_enqueue(old, new):
             self.sync_queue.add(key)
+        elif old is new:
+            # a resync: a pod whose last successful pass is not this very object (its create
+            # was never done, or its retries ran out) goes through the provider again
+            if state.last_synced is not new and (
+                (new.get("status") or {}).get("phase") not in TERMINAL_PHASES
+            ):
+                self.sync_queue.add(key)
         else:
             share_with_cache(state, old, new)
 

@@ -12,8 +12,9 @@ The decision table (the Go version's, with our fixes; docs/node.md shows it as a
    ``update_pod`` if its copy differs, nothing if it is the same.
 
 A failed provider write records ``Provider{Create,Update}Failed``, marks the pod ``ProviderFailed``
-(``Failed`` for ``restartPolicy: Never``, else ``Pending``) and raises, so the queue retries it
-with backoff; invalid input (``InvalidInputError``) is not retried.
+(``Pending``) and raises, so the queue retries it with backoff. Invalid input
+(``InvalidInputError``) is not retried, and only it makes a ``restartPolicy: Never`` pod
+``Failed``: a transient error must not end a pod that would run on the next attempt.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ logger = logging.getLogger("vk_trio.node.pods")
 
 ENV_FAILED_REASON: Final = "CreateContainerConfigError"
 PROVIDER_FAILED_REASON: Final = "ProviderFailed"
+
+
+def _is_invalid(error: BaseException) -> bool:
+    return is_invalid_input(error) or isinstance(error, InvalidInputError)
 
 
 @final
@@ -100,6 +105,7 @@ class SyncWorker:
         if state is None:
             return
         if state.last_synced is not None and pods_effectively_equal(state.last_synced, pod):
+            state.last_synced = pod  # the same: remember the cache's object (see resyncs)
             return
         if meta.get("deletionTimestamp"):
             await self._deleter.delete_gracefully(key, pod)
@@ -145,7 +151,7 @@ class SyncWorker:
         except Exception as exc:
             await self._report_provider_failure(pod, exc)
             self._events.record(pod, WARNING, f"Provider{verb}Failed", str(exc))
-            if is_invalid_input(exc) or isinstance(exc, InvalidInputError):
+            if _is_invalid(exc):
                 logger.warning("provider rejected pod as invalid, not retrying: %s", exc)
                 return
             raise
@@ -154,9 +160,13 @@ class SyncWorker:
         )
 
     async def _report_provider_failure(self, pod: Mapping[str, Any], error: BaseException) -> None:
+        """Mark the pod ``ProviderFailed``. Only invalid input, which no retry can fix, fails a
+        ``restartPolicy: Never`` pod for good; any other error leaves it ``Pending`` and retried
+        (one transient backend error used to fail such a pod permanently)."""
         restart = (pod.get("spec") or {}).get("restartPolicy")
+        terminal = restart == "Never" and _is_invalid(error)
         status = {
-            "phase": "Failed" if restart == "Never" else "Pending",
+            "phase": "Failed" if terminal else "Pending",
             "reason": PROVIDER_FAILED_REASON,
             "message": str(error),
         }
