@@ -62,6 +62,11 @@ async def patch_pod_status(
         return None
 
 
+def _is_mapping(value: object) -> bool:
+    # dict first: an exact type check, where the ABC check is slow (once per notification)
+    return isinstance(value, (dict, Mapping))
+
+
 @final
 class StatusWriter:
     """Writes provider status to the API for one node's pods (the status queue's handler)."""
@@ -99,10 +104,8 @@ class StatusWriter:
 
     def notify(self, pod: dict[str, Any]) -> None:
         """The provider's report of ``pod`` (its ``notify_pods`` callback)."""
-        if not (
-            isinstance(pod, Mapping)
-            and isinstance(pod.get("metadata"), Mapping)
-            and isinstance(pod.get("status") or {}, Mapping)
+        if not (_is_mapping(pod) and _is_mapping(pod.get("metadata"))) or not _is_mapping(
+            pod.get("status") or {}
         ):
             # dropped here: kept, it would fail every later comparison in the informer handler
             logger.warning("ignoring a malformed pod notified by the provider: %.200r", pod)

@@ -65,13 +65,13 @@ class ProviderCalls:
         """``call(*args)``, timed, and failed with :class:`ProviderTimeoutError` once it has
         run ``timeout`` seconds (cancelled: a provider call must be cancellable)."""
         with self.timer(method):
-            try:
-                with trio.fail_after(self._timeout):
-                    return await call(*args)
-            except trio.TooSlowError:
-                raise ProviderTimeoutError(
-                    f"provider {method} did not answer within {self._timeout:g}s"
-                ) from None
+            # a bare cancel scope: ``fail_after`` costs a generator-based context manager more,
+            # and this runs for every provider call of a 10,000-pod burst
+            with trio.CancelScope(deadline=trio.current_time() + self._timeout):
+                return await call(*args)
+            raise ProviderTimeoutError(
+                f"provider {method} did not answer within {self._timeout:g}s"
+            )
 
     def timer(self, method: str) -> AbstractContextManager[None]:
         return self._metrics.time_provider(method) if self._metrics else nullcontext()
