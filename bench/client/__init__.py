@@ -2,7 +2,7 @@
 
 1. Loopback: requests/s of small merge-patch PATCHes from one process against a
    minimal keep-alive server (plain and TLS; concurrency 1/16/64), for stock
-   httpx, httpx on our :class:`~vk_trio.kube.H11Transport`, and
+   httpx, httpx on our :class:`~vk_trio.kube.HTTP11Transport`, and
    :class:`~vk_trio.kube.KubeClient`, in the same run.  Bars: KubeClient >=
    3,000 requests/s at concurrency 16 and >= 4x stock httpx.
 2. Real API server (``scripts/controlplane up DIR --profile bench``): merge

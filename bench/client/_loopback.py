@@ -25,11 +25,12 @@ import orjson
 import trio
 import trustme
 
-from vk_trio.kube import H11Transport, KubeClient, KubeConfig, PoolLimits
+from vk_trio.kube import HTTP11Transport, KubeClient, KubeConfig, PoolLimits
 
 PATH = "/api/v1/namespaces/bench/pods/bench-pod/status"
 BODY = {"status": {"phase": "Running", "message": "ok"}}
 HEADERS = {"Content-Type": "application/merge-patch+json", "Accept": "application/json"}
+# "httpx+H11Transport": the label stored results carry (the class is HTTP11Transport now)
 CLIENTS = ("httpx", "httpx+H11Transport", "vk_trio.KubeClient")
 
 
@@ -124,7 +125,7 @@ async def run_client(
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         http = httpx.AsyncClient(limits=limits, verify=context or True)
     else:
-        transport = H11Transport(
+        transport = HTTP11Transport(
             ssl_context=context, limits=PoolLimits(max_connections=concurrency)
         )
         http = httpx.AsyncClient(transport=transport)

@@ -1,10 +1,13 @@
 """Flags and environment into Settings: defaults, precedence, and every misconfiguration message."""
 
+import inspect
 import os
 from pathlib import Path
 
+import attrs
 import pytest
 
+import vk_trio.node
 from vk_trio import __version__
 from vk_trio.cli import (
     Address,
@@ -14,6 +17,10 @@ from vk_trio.cli import (
     parse_command_line,
     settings_from,
 )
+from vk_trio.cli._run import node_options
+from vk_trio.cli._settings import DEFAULT_KUBELET_PORT, DEFAULT_TAINT_KEY
+from vk_trio.kube import DEFAULT_BURST, DEFAULT_QPS, KubeClient
+from vk_trio.node import NodeOptions
 
 from .conftest import NODE, Files
 
@@ -275,7 +282,7 @@ def test_zero_startup_timeout_means_wait_forever(files: Files) -> None:
         (["--log-format", "xml"], '--log-format: "xml" is not a log format (use text or json)'),
         (["--metrics-addr", "10255"], '--metrics-addr: "10255" is not HOST:PORT'),
         (["--metrics-addr", ":http"], '--metrics-addr: "http" is not a port number'),
-        (["--metrics-addr", ":70000"], "--metrics-addr: port 70000 is out of range (1-65535)"),
+        (["--metrics-addr", ":70000"], "--metrics-addr: port 70000 is out of range (0-65535)"),
         (["--metrics-addr", "example.com:1"], '--metrics-addr: "example.com" is not an IP address'),
         (["--metrics-addr", ":10250"], "--metrics-addr: port 10250 is already the kubelet port"),
         (["--listen-address", "all"], '--listen-address: "all" is not an IP address'),
@@ -391,3 +398,48 @@ def test_settings_are_frozen(files: Files) -> None:
     settings = load(files)
     with pytest.raises(AttributeError):
         settings.node_name = "x"  # type: ignore[misc]
+
+
+def test_cli_defaults_are_the_library_defaults(files: Files) -> None:
+    # One source for every default the command shares with the library: the node's options and
+    # the API client; the command maps its flags onto them.
+    settings = load(files, "--provider", "mock", base=False)
+    library = NodeOptions(node_name=settings.node_name)
+    options = node_options(settings)
+    for field in attrs.fields(NodeOptions):
+        if field.name not in ("node_name", "provider_name", "taint", "kubelet_version"):
+            assert getattr(options, field.name) == getattr(library, field.name), field.name
+    client = inspect.signature(KubeClient).parameters
+    assert settings.kube_api_qps == client["qps"].default == DEFAULT_QPS
+    assert settings.kube_api_burst == client["burst"].default == DEFAULT_BURST
+    assert settings.kubelet_port == library.daemon_port == DEFAULT_KUBELET_PORT
+    assert settings.taint == Taint(DEFAULT_TAINT_KEY, "mock")
+    assert isinstance(settings.taint, vk_trio.node.Taint)  # the node's Taint, not a twin
+
+
+def test_metrics_port_zero_means_any_free_port(files: Files) -> None:
+    assert load(files, "--metrics-addr", "127.0.0.1:0").metrics_address == Address("127.0.0.1", 0)
+    assert load(files, "--metrics-addr", ":0").metrics_address == Address("", 0)
+    # port 0 never collides with the kubelet port (the kernel picks another)
+    assert load(files, "--metrics-addr", ":0", env={"KUBELET_PORT": "10250"}).metrics_address
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ((), True),
+        (("--load-balancer-exclusion",), True),
+        (("--load-balancer-exclusion=true",), True),
+        (("--load-balancer-exclusion=false",), False),
+        (("--load-balancer-exclusion=0",), False),
+    ],
+)
+def test_load_balancer_exclusion_flag(files: Files, argv: tuple[str, ...], expected: bool) -> None:
+    settings = load(files, *argv)
+    assert settings.load_balancer_exclusion is expected
+    assert node_options(settings).load_balancer_exclusion is expected
+
+
+def test_load_balancer_exclusion_flag_takes_a_boolean(files: Files) -> None:
+    message = error(files, "--load-balancer-exclusion=maybe")
+    assert message == '--load-balancer-exclusion: invalid boolean "maybe" (use true or false)'

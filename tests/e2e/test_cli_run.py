@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -189,3 +191,54 @@ def test_unreachable_api_server_fails_start_within_startup_timeout(
     assert result.returncode == 1
     assert "was not ready within --startup-timeout 3.0s" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_on_any_free_port_and_load_balancer_exclusion_off(
+    controlplane: ControlPlane, tmp_path: Path
+) -> None:
+    node = f"vk-cli-{uuid.uuid4().hex[:6]}"
+    config = tmp_path / "mock.json"
+    config.write_text(json.dumps({node: {}}))
+    env = {
+        **os.environ,
+        "KUBELET_PORT": str(_free_port()),
+        "APISERVER_CERT_LOCATION": str(controlplane.kubelet_cert),
+        "APISERVER_KEY_LOCATION": str(controlplane.kubelet_key),
+        "APISERVER_CA_CERT_LOCATION": str(controlplane.ca_cert),
+    }
+    argv = [VK_TRIO, "--provider", "mock", "--provider-config", str(config), "--nodename", node]
+    argv += ["--kubeconfig", str(controlplane.kubeconfig), "--metrics-addr", "127.0.0.1:0"]
+    argv += ["--load-balancer-exclusion=false"]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")))  # type: ignore[union-attr]
+    reader.start()
+    try:
+        pattern = re.compile(r"metrics and /healthz on http://127\.0\.0\.1:(\d+)")
+
+        def chosen_port() -> int | None:
+            for line in list(lines):
+                if match := pattern.search(line):
+                    return int(match.group(1))
+            return None
+
+        _wait("the metrics port in the log", lambda: chosen_port() is not None, timeout=120)
+        port = chosen_port()
+        assert port is not None and port != 0
+        with controlplane.admin_client() as api:
+            _wait("the node to be Ready", lambda: _node_ready(api, node), timeout=120)
+            labels = api.get(f"/api/v1/nodes/{node}")["metadata"]["labels"]
+            assert "node.kubernetes.io/exclude-from-external-load-balancers" not in labels
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
+        assert (health.status_code, health.text) == (200, "ok")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+        with controlplane.admin_client() as api, contextlib.suppress(ApiError):
+            api.delete(f"/api/v1/nodes/{node}")

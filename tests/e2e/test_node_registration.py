@@ -8,9 +8,16 @@ import orjson
 import trio
 
 from tests._controlplane import ControlPlane
-from vk_trio.node import LAST_APPLIED_META_ANNOTATION, LAST_APPLIED_STATUS_ANNOTATION, Taint
+from tests.node.fakeprovider import FakeProvider
+from vk_trio.node import (
+    EXCLUDE_FROM_LOAD_BALANCERS_LABEL,
+    LAST_APPLIED_META_ANNOTATION,
+    LAST_APPLIED_STATUS_ANNOTATION,
+    Taint,
+)
 from vk_trio.provider import NodeCallback, PodCallback
 from vk_trio_mock import MockConfig, MockProvider
+from vk_trio_mock._provider import EXCLUDE_BALANCER_LABELS as MOCK_EXCLUDE_BALANCER_LABELS
 
 from ._node_support import JSON, eventually, node_name, running_node
 
@@ -192,3 +199,31 @@ async def test_restart_does_not_flap_not_ready(controlplane: ControlPlane) -> No
                     seen.extend(c["status"] for c in conditions if c["type"] == "Ready")
         assert seen
         assert set(seen) == {"True"}
+
+
+class _LoadBalancingProvider(FakeProvider):
+    """A provider that carries load-balancer traffic: it removes the exclusion label."""
+
+    def configure_node(self, node: dict[str, Any]) -> None:
+        node["metadata"]["labels"].pop(EXCLUDE_FROM_LOAD_BALANCERS_LABEL)
+
+
+async def test_load_balancer_exclusion(controlplane: ControlPlane) -> None:
+    async def labels(vk: Any) -> dict[str, str]:
+        node = await vk.client.get(f"/api/v1/nodes/{vk.name}")
+        return dict(node["metadata"]["labels"])
+
+    # by default the core labels the node (this provider does not shape the node at all)
+    async with running_node(controlplane, "lb-default", provider=FakeProvider()) as vk:
+        assert (await labels(vk))[EXCLUDE_FROM_LOAD_BALANCERS_LABEL] == "true"
+    # a provider that carries load-balancer traffic turns it off in configure_node
+    carrier = _LoadBalancingProvider()
+    async with running_node(controlplane, "lb-provider", provider=carrier) as vk:
+        assert EXCLUDE_FROM_LOAD_BALANCERS_LABEL not in await labels(vk)
+    # the operator turns it off (--load-balancer-exclusion=false): even the labels the mock
+    # provider sets itself, like the Go mock, go
+    async with running_node(controlplane, "lb-off", load_balancer_exclusion=False) as vk:
+        current = await labels(vk)
+        assert EXCLUDE_FROM_LOAD_BALANCERS_LABEL not in current
+        assert not set(MOCK_EXCLUDE_BALANCER_LABELS) & set(current)
+        assert current["type"] == "virtual-kubelet"

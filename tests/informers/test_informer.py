@@ -1,9 +1,10 @@
 """SharedInformer against the in-memory fake, on trio's MockClock.
 
-Our own versions of client-go's shared-informer tests (reference §7): resync periods, watch
-disruption, handlers added or removed while running, multiple registrations, stopped informers,
-lifecycles, indexers, and the controller's allowed-transitions hammer test; plus tombstones,
-failing handlers, transforms and cache-sync waiting.
+Our own versions of client-go's shared-informer tests (``tools/cache/shared_informer_test.go`` and
+its neighbours): resync periods, watch disruption, handlers added or removed while running,
+multiple registrations, stopped informers, lifecycles, indexers, and the controller's
+allowed-transitions hammer test; plus tombstones, failing handlers, transforms and cache-sync
+waiting.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Reflector behaviour against the in-memory fake, on trio's MockClock.
 
-Our own versions of client-go's reflector tests (reference §7): expired and too-large resource
-versions, full list when a continue token expires, paging rules, watch timeouts, 429 and
-internal-error handling, connection backoff, resource-version propagation; plus bookmarks,
+Our own versions of client-go's reflector tests (``tools/cache/reflector_test.go``): expired and
+too-large resource versions, full list when a continue token expires, paging rules, watch timeouts,
+429 and internal-error handling, connection backoff, resource-version propagation; plus bookmarks,
 stalled and broken streams, and very short watches.
 """
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from vk_trio import kube
 
 EXPECTED = {
+    "DEFAULT_BURST",
+    "DEFAULT_QPS",
     "STREAM_EXTENSION",
     "AlreadyExists",
     "ApiConnectionError",
@@ -16,7 +20,7 @@ EXPECTED = {
     "Credentials",
     "Forbidden",
     "Gone",
-    "H11Transport",
+    "HTTP11Transport",
     "InternalError",
     "Invalid",
     "KubeClient",
@@ -76,3 +80,12 @@ def test_errors_share_one_base() -> None:
     ):
         assert issubclass(getattr(kube, name), kube.ApiError)
     assert not issubclass(kube.ConfigError, kube.ApiError)
+
+
+def test_former_transport_name_still_works_and_warns() -> None:
+    # H11Transport never ran on h11 (it runs on vk-trio's own HTTP/1.1 codec): renamed.
+    with pytest.warns(DeprecationWarning, match="renamed HTTP11Transport"):
+        assert getattr(kube, "H11Transport") is kube.HTTP11Transport  # noqa: B009
+    assert "H11Transport" not in kube.__all__
+    with pytest.raises(AttributeError):
+        getattr(kube, "NoSuchThing")  # noqa: B009

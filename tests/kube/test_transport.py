@@ -1,4 +1,4 @@
-"""H11Transport against a real (in-test) trio HTTP server, plain and TLS."""
+"""HTTP11Transport against a real (in-test) trio HTTP server, plain and TLS."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import trio
 import trio.testing
 import trustme
 
-from vk_trio.kube import STREAM_EXTENSION, H11Transport, PoolLimits
+from vk_trio.kube import STREAM_EXTENSION, HTTP11Transport, PoolLimits
 
 from .httpserver import Reply, TestServer, echo
 
@@ -49,7 +49,7 @@ def request(
     )
 
 
-async def send(transport: H11Transport, req: httpx.Request) -> httpx.Response:
+async def send(transport: HTTP11Transport, req: httpx.Request) -> httpx.Response:
     """Send and read the body, as httpx.AsyncClient does with a transport's response."""
     response = await transport.handle_async_request(req)
     await response.aread()
@@ -58,7 +58,7 @@ async def send(transport: H11Transport, req: httpx.Request) -> httpx.Response:
 
 async def test_keep_alive_reuses_one_connection(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer())
-    transport = H11Transport()
+    transport = HTTP11Transport()
     for i in range(5):
         response = await send(transport, request(server, "PATCH", f"/p/{i}", b'{"a":1}'))
         assert response.status_code == 200
@@ -79,7 +79,7 @@ async def test_keep_alive_reuses_one_connection(nursery: trio.Nursery) -> None:
 
 async def test_works_as_an_httpx_client_transport(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer())
-    async with httpx.AsyncClient(transport=H11Transport()) as client:
+    async with httpx.AsyncClient(transport=HTTP11Transport()) as client:
         response = await client.post(f"http://127.0.0.1:{server.port}/y", json={"b": 2})
     assert response.json()["body"] == '{"b":2}'
     assert response.http_version == "HTTP/1.1"
@@ -89,7 +89,7 @@ async def test_chunked_response_is_read_whole(nursery: trio.Nursery) -> None:
     server = await started(
         nursery, TestServer(lambda r, b: Reply(chunks=[b'{"a":', b"1,", b'"b":2}']))
     )
-    transport = H11Transport()
+    transport = HTTP11Transport()
     response = await send(transport, request(server))
     assert response.json() == {"a": 1, "b": 2}
     # the connection went back to the pool
@@ -100,7 +100,7 @@ async def test_chunked_response_is_read_whole(nursery: trio.Nursery) -> None:
 
 async def test_connection_close_is_respected(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer(lambda r, b: Reply(close_after=True)))
-    transport = H11Transport()
+    transport = HTTP11Transport()
     for _ in range(3):
         assert (await send(transport, request(server))).status_code == 200
     assert server.connections == 3
@@ -110,7 +110,7 @@ async def test_connection_close_is_respected(nursery: trio.Nursery) -> None:
 
 async def test_idle_connection_closed_by_peer_is_not_reused(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer(lambda r, b: Reply(drop_after=True)))
-    transport = H11Transport()
+    transport = HTTP11Transport()
     for _ in range(3):
         response = await send(transport, request(server, "POST", body=b"{}"))
         assert response.status_code == 200
@@ -133,7 +133,7 @@ def close_second_on_each_connection() -> Callable[[h11.Request, bytes], Reply]:
 
 async def test_safe_request_is_resent_when_a_reused_connection_dies(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer(close_second_on_each_connection()))
-    transport = H11Transport()
+    transport = HTTP11Transport()
     await send(transport, request(server))
     response = await send(transport, request(server, "GET", "/again"))
     assert response.status_code == 200
@@ -146,7 +146,7 @@ async def test_unsafe_request_is_not_resent_when_a_reused_connection_dies(
     nursery: trio.Nursery,
 ) -> None:
     server = await started(nursery, TestServer(close_second_on_each_connection()))
-    transport = H11Transport()
+    transport = HTTP11Transport()
     await send(transport, request(server))
     with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
         await send(transport, request(server, "PATCH", "/p", b"{}"))
@@ -160,7 +160,7 @@ async def test_read_timeout_bounds_the_whole_answer(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
     server = await started(nursery, TestServer(lambda r, b: Reply(stall_before=True)))
-    transport = H11Transport()
+    transport = HTTP11Transport()
     start = trio.current_time()
     with pytest.raises(httpx.ReadTimeout):
         await send(transport, request(server, timeout=5.0))
@@ -175,7 +175,7 @@ async def test_connect_errors(nursery: trio.Nursery) -> None:
     await listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     listener.close()  # nothing listens there now
-    transport = H11Transport()
+    transport = HTTP11Transport()
     with pytest.raises(httpx.ConnectError):
         await transport.handle_async_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
     with pytest.raises(httpx.UnsupportedProtocol):
@@ -186,7 +186,7 @@ async def test_connect_errors(nursery: trio.Nursery) -> None:
 
 async def test_pool_is_bounded_and_fifo(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer(echo))
-    transport = H11Transport(limits=PoolLimits(max_connections=2))
+    transport = HTTP11Transport(limits=PoolLimits(max_connections=2))
     order: list[int] = []
 
     async def one(i: int) -> None:
@@ -207,7 +207,7 @@ async def test_pool_timeout(nursery: trio.Nursery, autojump_clock: trio.testing.
     server = await started(
         nursery, TestServer(lambda r, b: Reply(stall_before=r.target == b"/stall"))
     )
-    transport = H11Transport(limits=PoolLimits(max_connections=1))
+    transport = HTTP11Transport(limits=PoolLimits(max_connections=1))
 
     async def stuck() -> None:
         with trio.move_on_after(100):
@@ -227,7 +227,7 @@ async def test_pool_timeout(nursery: trio.Nursery, autojump_clock: trio.testing.
 
 async def test_cancelled_waiter_passes_its_grant_on(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer())
-    transport = H11Transport(limits=PoolLimits(max_connections=1))
+    transport = HTTP11Transport(limits=PoolLimits(max_connections=1))
     results: list[str] = []
 
     async def first() -> None:
@@ -261,7 +261,7 @@ async def read_all(response: httpx.Response) -> list[bytes]:
 
 async def test_stream_uses_its_own_connection(nursery: trio.Nursery) -> None:
     server = await started(nursery, TestServer(lambda r, b: Reply(chunks=[b"a\n", b"b\n", b"c\n"])))
-    transport = H11Transport(limits=PoolLimits(max_connections=1))
+    transport = HTTP11Transport(limits=PoolLimits(max_connections=1))
     response = await transport.handle_async_request(request(server, stream=True))
     assert transport.statistics().stream_connections == 1
     # an ordinary request is not blocked by the open stream
@@ -278,7 +278,7 @@ async def test_stream_read_timeout_per_chunk(
     server = await started(
         nursery, TestServer(lambda r, b: Reply(chunks=[b"x\n"], stall_after_chunks=True))
     )
-    transport = H11Transport()
+    transport = HTTP11Transport()
     response = await transport.handle_async_request(request(server, timeout=7.0, stream=True))
     assert isinstance(response.stream, httpx.AsyncByteStream)
     iterator = response.stream.__aiter__()
@@ -295,7 +295,7 @@ async def test_stream_closed_early_and_transport_close(nursery: trio.Nursery) ->
     server = await started(
         nursery, TestServer(lambda r, b: Reply(chunks=[b"x"], stall_after_chunks=True))
     )
-    transport = H11Transport()
+    transport = HTTP11Transport()
     response = await transport.handle_async_request(request(server, stream=True))
     await response.aclose()
     assert transport.statistics().stream_connections == 0
@@ -334,14 +334,14 @@ def client_context(ca: trustme.CA) -> ssl.SSLContext:
 
 async def test_tls_verifies_the_server(nursery: trio.Nursery, ca: trustme.CA) -> None:
     server = await started(nursery, TestServer(ssl_context=server_context(ca, "127.0.0.1")))
-    transport = H11Transport(ssl_context=client_context(ca))
+    transport = HTTP11Transport(ssl_context=client_context(ca))
     for _ in range(3):
         response = await send(transport, request(server, "PATCH", body=b"{}", scheme="https"))
         assert response.json()["method"] == "PATCH"
     assert server.connections == 1
     await transport.aclose()
     # an untrusting client refuses
-    stranger = H11Transport(ssl_context=client_context(trustme.CA()))
+    stranger = HTTP11Transport(ssl_context=client_context(trustme.CA()))
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         await send(stranger, request(server, scheme="https"))
     await stranger.aclose()
@@ -353,15 +353,17 @@ async def test_tls_server_name_overrides_verification_name(
     server = await started(
         nursery, TestServer(ssl_context=server_context(ca, "kubernetes.default.svc"))
     )
-    plain = H11Transport(ssl_context=client_context(ca))
+    plain = HTTP11Transport(ssl_context=client_context(ca))
     with pytest.raises(httpx.ConnectError):
         await send(plain, request(server, scheme="https"))
     await plain.aclose()
-    named = H11Transport(ssl_context=client_context(ca), tls_server_name="kubernetes.default.svc")
+    named = HTTP11Transport(
+        ssl_context=client_context(ca), tls_server_name="kubernetes.default.svc"
+    )
     assert (await send(named, request(server, scheme="https"))).status_code == 200
     await named.aclose()
     # the httpx request extension does the same per request
-    per_request = H11Transport(ssl_context=client_context(ca))
+    per_request = HTTP11Transport(ssl_context=client_context(ca))
     response = await send(
         per_request, request(server, scheme="https", sni="kubernetes.default.svc")
     )
@@ -376,7 +378,7 @@ async def test_tls_client_certificate(nursery: trio.Nursery, ca: trustme.CA) -> 
     )
     context = client_context(ca)
     client_ca.issue_cert("vk-1.example", common_name="system:node:vk-1").configure_cert(context)
-    transport = H11Transport(ssl_context=context)
+    transport = HTTP11Transport(ssl_context=context)
     response = await send(transport, request(server, scheme="https"))
     assert response.status_code == 200
     peer = server.seen[0].peer_cert
@@ -392,7 +394,7 @@ async def test_tls_stream(nursery: trio.Nursery, ca: trustme.CA) -> None:
             lambda r, b: Reply(chunks=[b"1\n", b"2\n"]), ssl_context=server_context(ca, "127.0.0.1")
         ),
     )
-    transport = H11Transport(ssl_context=client_context(ca))
+    transport = HTTP11Transport(ssl_context=client_context(ca))
     response = await transport.handle_async_request(request(server, scheme="https", stream=True))
     assert b"".join(await read_all(response)) == b"1\n2\n"
     await transport.aclose()
@@ -406,7 +408,7 @@ async def test_encoded_bodies_are_decoded_by_httpx(nursery: trio.Nursery) -> Non
         nursery,
         TestServer(lambda r, b: Reply(body=payload, headers=[(b"Content-Encoding", b"gzip")])),
     )
-    async with httpx.AsyncClient(transport=H11Transport()) as client:
+    async with httpx.AsyncClient(transport=HTTP11Transport()) as client:
         response = await client.get(f"http://127.0.0.1:{server.port}/")
     assert response.json() == {"big": "list"}
 
@@ -417,7 +419,7 @@ async def test_tls_large_bodies_both_ways(nursery: trio.Nursery, ca: trustme.CA)
         nursery,
         TestServer(lambda r, b: Reply(body=b[::-1]), ssl_context=server_context(ca, "127.0.0.1")),
     )
-    transport = H11Transport(ssl_context=client_context(ca))
+    transport = HTTP11Transport(ssl_context=client_context(ca))
     for _ in range(2):
         response = await send(transport, request(server, "PUT", body=big, scheme="https"))
         assert response.content == big[::-1]
@@ -429,7 +431,7 @@ async def test_request_bodies_of_every_kind_get_a_length(nursery: trio.Nursery) 
     from vk_trio.kube._transport import ReadyBody  # noqa: PLC0415 - internal
 
     server = await started(nursery, TestServer())
-    transport = H11Transport()
+    transport = HTTP11Transport()
     url = f"http://127.0.0.1:{server.port}/b"
 
     async def chunks() -> AsyncIterator[bytes]:

@@ -158,3 +158,23 @@ async def test_watch_is_not_rate_limited(autojump_clock: trio.testing.MockClock)
                 async for _ in events:
                     pass  # pragma: no cover
         assert trio.current_time() == start
+
+
+async def test_watch_open_is_retried_like_any_get(autojump_clock: trio.testing.MockClock) -> None:
+    # One attempt loop for requests and watches: throttling, a 503 and a refused connection
+    # before the stream starts are retried with the same policy as a GET.
+    server = Recorder(
+        httpx.Response(429, headers={"Retry-After": "2"}, json=status(429, "TooManyRequests")),
+        httpx.Response(503, json=status(503, "ServiceUnavailable")),
+        httpx.ConnectError("refused"),
+        httpx.Response(200, stream=ChunkStream([event("ADDED", pod("a"))])),
+    )
+    async with make_client(server) as client:
+        start = trio.current_time()
+        async with client.watch("/api/v1/pods") as events:
+            first = await events.__anext__()
+        assert trio.current_time() - start >= 2.0
+        assert first.object["metadata"]["name"] == "a"
+        stats = client.statistics()
+        assert (stats.attempts, stats.retries, stats.failures) == (4, 3, 0)
+        assert stats.open_watches == 0

@@ -46,11 +46,13 @@ EXPECTED = {
     "mark_node_ready",
     "taint_from_env",
     "Taint",
+    "TaintError",
     "node_status_patch",
     "three_way_merge_patch",
     "apply_strategic_patch",
     # constants
     "DEFAULT_TAINT_KEY",
+    "EXCLUDE_FROM_LOAD_BALANCERS_LABEL",
     "TAINT_EFFECTS",
     "KUBELET_VERSION_PREFIX",
     "LAST_APPLIED_META_ANNOTATION",

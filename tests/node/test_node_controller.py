@@ -10,8 +10,8 @@ import pytest
 import trio
 import trio.testing
 
-from vk_trio.node._kube import Conflict, Forbidden
-from vk_trio.node._node_controller import PING_FAILED_REASON, NodeController
+from vk_trio.node._kube import Conflict, Forbidden, ServerTimeout
+from vk_trio.node._node_controller import PING_FAILED_REASON, REGISTER_BACKOFF, NodeController
 from vk_trio.node._node_object import build_node
 from vk_trio.node._node_status import LAST_APPLIED_STATUS_ANNOTATION
 
@@ -219,23 +219,6 @@ async def test_status_conflicts_are_retried(autojump_clock: trio.testing.MockClo
     assert controller.statistics().status_updates == 1
 
 
-async def test_status_conflicts_give_up_after_five_attempts(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    kube = FakeKube()
-    controller = NodeController(kube, node_object(), now=WallClock())
-    async with running(controller):
-        before = len(kube.calls("patch", "/nodes/vk/status"))
-        for _ in range(5):
-            kube.fail_next("patch", Conflict("changed", status_code=409))
-        start = trio.current_time()
-        with pytest.raises(Conflict):
-            await controller.update_status()
-        # four short waits of 10-11 ms between the five attempts (the one back-off helper)
-        assert 0.04 <= trio.current_time() - start <= 0.045
-    assert len(kube.calls("patch", "/nodes/vk/status")) - before == 5
-
-
 async def test_registration_refused_fails_run(autojump_clock: trio.testing.MockClock) -> None:
     kube = FakeKube()
     kube.fail_next("get", Forbidden("nodes is forbidden", status_code=403))
@@ -253,6 +236,100 @@ async def test_errors_in_the_loop_do_not_stop_it(autojump_clock: trio.testing.Mo
         assert controller.statistics().status_failures == 1
         await trio.sleep(60)
         assert controller.statistics().status_updates == 1
+
+
+async def test_transient_registration_failures_back_off(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    unavailable = ServerTimeout("try later", status_code=504)
+    for _ in range(3):
+        kube.fail_next("get", unavailable, lambda p: p == NODE_PATH)
+    controller = NodeController(kube, node_object(), now=WallClock())
+    start = trio.current_time()
+    async with running(controller):
+        registered = trio.current_time() - start
+    # REGISTER_BACKOFF: 0.5 s, then 1 s, then 2 s before the fourth attempt succeeds
+    assert [REGISTER_BACKOFF.delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert registered == pytest.approx(3.5)
+    assert controller.statistics().registrations == 1
+    assert NODE_PATH in kube.objects
+
+
+async def test_registration_gives_up_after_five_transient_failures(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    for _ in range(5):
+        kube.fail_next("get", ServerTimeout("down", status_code=504), lambda p: p == NODE_PATH)
+    controller = NodeController(kube, node_object(), now=WallClock())
+    with pytest.raises(ServerTimeout):
+        await controller.run()
+    assert len(kube.calls("get", NODE_PATH)) == 5
+
+
+async def test_failed_lease_renewals_back_off_within_the_interval(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    start = trio.current_time()
+    async with running(controller):
+        assert controller.lease_controller is not None
+        await trio.sleep(1)
+        for _ in range(6):
+            kube.fail_next("update", ServerTimeout("down", status_code=504))
+        before = len(kube.calls("update", "leases"))
+        # the regular renewal at t=10 fails, and so do five retries 0.2, 0.4, 0.8, 1.6 and 3.2 s
+        # apart (t=16.2); the sixth retry comes 6.4 s later and succeeds
+        await trio.sleep_until(start + 22.55)
+        assert len(kube.calls("update", "leases")) - before == 6
+        await trio.sleep_until(start + 22.65)
+        assert len(kube.calls("update", "leases")) - before == 7
+        assert controller.lease_controller.statistics().failures == 6
+        renewed = controller.lease_controller.statistics().renewals
+        await trio.sleep(10)  # back to the regular cadence
+        assert controller.lease_controller.statistics().renewals == renewed + 1
+
+
+async def test_lease_update_conflict_rereads_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        lease = controller.lease_controller
+        assert lease is not None
+        renewals = lease.statistics().renewals
+        gets = len(kube.calls("get", "leases"))
+        for _ in range(2):
+            kube.fail_next("update", Conflict("changed", status_code=409))
+        start = trio.current_time()
+        await lease.sync()
+        assert trio.current_time() == start  # conflicts are retried without waiting
+        assert lease.statistics().renewals == renewals + 1
+        assert len(kube.calls("get", "leases")) == gets + 2  # read again after each conflict
+        for _ in range(5):
+            kube.fail_next("update", Conflict("changed", status_code=409))
+        await lease.sync()  # five conflicts in a row: this sync fails, the next one renews
+        assert lease.statistics().failures == 1
+
+
+async def test_status_conflicts_give_up_after_five_attempts(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        before = len(kube.calls("patch", "/nodes/vk/status"))
+        for _ in range(5):
+            kube.fail_next("patch", Conflict("changed", status_code=409))
+        start = trio.current_time()
+        with pytest.raises(Conflict):
+            await controller.update_status()
+        # four short waits of 10-11 ms between the five attempts (the one back-off helper)
+        assert 0.04 <= trio.current_time() - start <= 0.045
+    assert len(kube.calls("patch", "/nodes/vk/status")) - before == 5
 
 
 async def test_a_2xx_that_is_not_json_does_not_stop_the_loop(

@@ -6,7 +6,9 @@ import pytest
 
 from vk_trio import __version__
 from vk_trio.node._node_object import (
+    EXCLUDE_FROM_LOAD_BALANCERS_LABEL,
     Taint,
+    TaintError,
     build_node,
     default_conditions,
     mark_node_ready,
@@ -41,6 +43,44 @@ def test_taint_errors() -> None:
         taint_from_env("mock", {"VKUBELET_TAINT_KEY": ""})
 
 
+@pytest.mark.parametrize(
+    ("taint", "part", "message"),
+    [
+        (Taint("", "v"), "key", "the taint key must not be empty"),
+        (Taint("bad key", "v"), "key", 'taint key "bad key" is not a valid qualified name'),
+        (Taint("a/b/c", "v"), "key", 'taint key "a/b/c" is not a valid qualified name'),
+        (Taint("Up.Case/x", "v"), "key", 'taint key "Up.Case/x" is not a valid qualified name'),
+        (Taint("k", "not valid!"), "value", 'taint value "not valid!" is not a valid label value'),
+        (Taint("k", "a" * 64), "value", f'taint value "{"a" * 64}" is not a valid label value'),
+        (Taint("k", "v", "noschedule"), "effect", 'taint effect "noschedule" is not supported'),
+    ],
+)
+def test_taint_validation_names_the_part(taint: Taint, part: str, message: str) -> None:
+    with pytest.raises(TaintError) as info:
+        taint.validate()
+    assert info.value.part == part
+    assert str(info.value).startswith(message)
+
+
+def test_valid_taints_pass() -> None:
+    for taint in (
+        Taint("virtual-kubelet.io/provider", "mock"),
+        Taint("k", "", "NoExecute"),
+        Taint("example.com/a_b.c-d", "v1.2_3-x", "PreferNoSchedule"),
+    ):
+        taint.validate()
+
+
+def test_load_balancer_exclusion_label_is_on_by_default_and_can_be_left_off() -> None:
+    on = build_node("n", now=NOW)
+    assert on["metadata"]["labels"][EXCLUDE_FROM_LOAD_BALANCERS_LABEL] == "true"
+    off = build_node("n", now=NOW, load_balancer_exclusion=False)
+    assert EXCLUDE_FROM_LOAD_BALANCERS_LABEL not in off["metadata"]["labels"]
+    assert EXCLUDE_FROM_LOAD_BALANCERS_LABEL == (
+        "node.kubernetes.io/exclude-from-external-load-balancers"
+    )
+
+
 def test_node_shape() -> None:
     node = build_node(
         "vk-1",
@@ -59,6 +99,7 @@ def test_node_shape() -> None:
             "type": "override",
             "kubernetes.io/role": "agent",
             "kubernetes.io/hostname": "vk-1",
+            "node.kubernetes.io/exclude-from-external-load-balancers": "true",
             "extra": "1",
         },
     }

@@ -83,7 +83,7 @@ def test_printable_table_is_what_go_generates(goref: Path) -> None:
     ).stdout.decode()
     assert generated == TABLE.read_text(), (
         "vk_trio/util/_goprint.py is stale: regenerate it with "
-        "`go run ./tests/util/goref printable > vk_trio/util/_goprint.py`"
+        "`(cd tests/util/goref && go run . printable) > vk_trio/util/_goprint.py`"
     )
 
 

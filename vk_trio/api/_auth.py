@@ -27,8 +27,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-import random
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Protocol, final
 
 import attrs
@@ -43,6 +43,7 @@ from vk_trio.kube import (
     TooManyRequests,
 )
 
+from ..util import Backoff, retry
 from ._cache import CacheStatistics, TtlCache
 from ._http import HttpError, PeerIdentity, RequestHead
 
@@ -183,9 +184,7 @@ class KubeletAuth:
         self._tokens: TtlCache[bytes, tuple[User | None]] = TtlCache(cache_size)
         self._decisions: TtlCache[bytes, bool] = TtlCache(cache_size)
         self._retry_steps = retry_steps
-        self._retry_delay = retry_delay
-        self._retry_factor = retry_factor
-        self._retry_jitter = retry_jitter
+        self._backoff = Backoff(retry_delay, factor=retry_factor, jitter=retry_jitter)
         self._token_reviews = self._access_reviews = self._review_errors = 0
 
     def describe(self) -> str:
@@ -286,19 +285,22 @@ class KubeletAuth:
 
     async def _create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         assert self._client is not None
-        delay = self._retry_delay
-        for attempt in range(1, self._retry_steps + 1):
-            try:
-                return await self._client.create(path, body)
-            except ApiError as exc:
-                self._review_errors += 1
-                if attempt == self._retry_steps or not _retriable(exc):
-                    raise
-                jittered = delay * (1 + random.uniform(0, self._retry_jitter))
-                logger.info("%s failed (%s); retrying in %.2fs", path, exc, jittered)
-                await trio.sleep(jittered)
-                delay *= self._retry_factor
-        raise AssertionError("unreachable")
+
+        def log_retry(error: Exception, _attempt: int, delay: float) -> None:
+            self._review_errors += 1
+            logger.info("%s failed (%s); retrying in %.2fs", path, error, delay)
+
+        try:
+            return await retry(
+                partial(self._client.create, path, body),
+                backoff=self._backoff,
+                retryable=_retriable,
+                max_attempts=self._retry_steps,
+                on_retry=log_retry,
+            )
+        except ApiError:
+            self._review_errors += 1
+            raise
 
     async def _review_token(self, token: str) -> User | None:
         self._token_reviews += 1

@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
+from vk_trio.kube import DEFAULT_BURST, DEFAULT_QPS
+from vk_trio.node import NodeOptions
+
 from ._errors import SettingsError
 
 __all__ = ["BOOL_VALUES", "build_parser", "parse_bool", "parse_command_line"]
@@ -70,7 +73,8 @@ def build_parser() -> _Parser:
     add("--os", help="operating system of the node: linux or windows (default: linux)")
     add("--kubeconfig", metavar="PATH", help="kubeconfig (default: $KUBECONFIG, else in-cluster)")
     add("--cluster-domain", help="cluster DNS domain handed to the provider (cluster.local)")
-    add("--pod-sync-workers", metavar="N", help="pod sync workers (default: 10)")
+    node = NodeOptions(node_name="-")  # the library's defaults are the command's
+    add("--pod-sync-workers", metavar="N", help=f"pod sync workers ({node.pod_sync_workers})")
     add("--status-workers", metavar="N", help="pod status workers (default: --pod-sync-workers)")
     add("--full-resync-period", metavar="DURATION", help="informer resync period (default: 1m)")
     add("--startup-timeout", metavar="DURATION", help="give up if not ready by then (0: wait)")
@@ -86,10 +90,17 @@ def build_parser() -> _Parser:
         "--client-ca-file", metavar="PATH", help="CA for client certs ($APISERVER_CA_CERT_LOCATION)"
     )
     add("--anonymous-auth", nargs="?", const="true", metavar="BOOL", help="allow anonymous access")
-    add("--kube-api-qps", metavar="QPS", help="API request rate (default: 200)")
-    add("--kube-api-burst", metavar="N", help="API request burst (default: 400)")
+    add("--kube-api-qps", metavar="QPS", help=f"API request rate (default: {DEFAULT_QPS:g})")
+    add("--kube-api-burst", metavar="N", help=f"API request burst (default: {DEFAULT_BURST})")
     add("--event-qps", metavar="QPS", help="event write rate, its own budget (default: 50)")
     add("--event-burst", metavar="N", help="event write burst (default: 100)")
+    add(
+        "--load-balancer-exclusion",
+        nargs="?",
+        const="true",
+        metavar="BOOL",
+        help="label the node out of cloud load-balancer pools (default: true)",
+    )
     # Accepted for compatibility with the Go command, which ignores them too.
     add("--namespace", help=hidden)
     add("--enable-node-lease", nargs="?", const="true", help=hidden)
@@ -107,6 +118,7 @@ def build_parser() -> _Parser:
 _BOOL_FLAGS = {
     "--disable-taint": "disable_taint",
     "--anonymous-auth": "anonymous_auth",
+    "--load-balancer-exclusion": "load_balancer_exclusion",
     "--enable-node-lease": "enable_node_lease",
 }
 _COMMANDS = ("version", "providers")

@@ -12,7 +12,7 @@ import trio
 
 from vk_trio.api import KubeletServer, KubeletServerConfig
 from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
-from vk_trio.node import NodeOptions, Taint, VirtualNode
+from vk_trio.node import NodeOptions, VirtualNode
 
 from ._api_metrics import ApiRequestMetrics
 from ._metrics_server import metrics_app, serve_metrics
@@ -29,7 +29,6 @@ STARTUP_FAILED = 1
 
 def node_options(settings: Settings) -> NodeOptions:
     """Map the command's settings onto the node's options."""
-    taint = settings.taint
     return NodeOptions(
         node_name=settings.node_name,
         provider_name=settings.provider,
@@ -37,10 +36,11 @@ def node_options(settings: Settings) -> NodeOptions:
         kubelet_version=settings.kubelet_version,
         internal_ip=settings.pod_ip,
         daemon_port=settings.kubelet_port,
-        taint=None if taint is None else Taint(taint.key, taint.value, taint.effect),
+        taint=settings.taint,
         pod_sync_workers=settings.pod_sync_workers,
         status_workers=settings.status_workers,
         full_resync_period=settings.full_resync_period,
+        load_balancer_exclusion=settings.load_balancer_exclusion,
     )
 
 

@@ -21,6 +21,14 @@ from typing import Final, Literal, final
 import attrs
 
 from vk_trio import __version__
+from vk_trio.kube import DEFAULT_BURST, DEFAULT_QPS
+from vk_trio.node import (
+    DEFAULT_TAINT_KEY,
+    KUBELET_VERSION_PREFIX,
+    NodeOptions,
+    Taint,
+    TaintError,
+)
 
 from ._duration import DurationError, parse_duration
 from ._errors import SettingsError
@@ -39,24 +47,19 @@ __all__ = [
 ]
 
 DEFAULT_NODE_NAME: Final = "virtual-kubelet"
-DEFAULT_TAINT_KEY: Final = "virtual-kubelet.io/provider"
-DEFAULT_KUBELET_PORT: Final = 10250
-KUBELET_VERSION: Final = f"v1.31.4-vk-{__version__}"
-TAINT_EFFECTS: Final = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+# The defaults the command shares with the library come from the library: the node's options
+# and the API client (tests/cli/test_settings.py checks that they agree). Only what exists on the
+# command line alone is defined here.
+NODE_DEFAULTS: Final = NodeOptions(node_name=DEFAULT_NODE_NAME)
+"""The node's options as the library defaults them; the command's defaults are read from here."""
+DEFAULT_KUBELET_PORT: Final = NODE_DEFAULTS.daemon_port
+DEFAULT_METRICS_ADDRESS: Final = ":10255"
+DEFAULT_EVENT_QPS: Final = 50.0
+DEFAULT_EVENT_BURST: Final = 100
+KUBELET_VERSION: Final = KUBELET_VERSION_PREFIX + __version__
 LOG_LEVELS: Final = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-
-
-@final
-@attrs.frozen
-class Taint:
-    """The taint the node is registered with."""
-
-    key: str
-    value: str
-    effect: str
 
 
 @final
@@ -102,9 +105,10 @@ class Settings:
     pod_ip: str
     kube_api_qps: float
     kube_api_burst: int
-    event_qps: float = 50.0
-    event_burst: int = 100
+    event_qps: float = DEFAULT_EVENT_QPS
+    event_burst: int = DEFAULT_EVENT_BURST
     kubelet_version: str = KUBELET_VERSION
+    load_balancer_exclusion: bool = NODE_DEFAULTS.load_balancer_exclusion
 
     @property
     def kubelet_address(self) -> Address:
@@ -142,13 +146,15 @@ def _bool(source: str, text: str) -> bool:
         raise SettingsError(source, f'invalid boolean "{text}" (use true or false)') from None
 
 
-def _port(source: str, text: str) -> int:
+def _port(source: str, text: str, *, any_free: bool = False) -> int:
+    """A TCP port; with ``any_free``, 0 too (bind any free port, as every network tool does)."""
     try:
         port = int(text)
     except ValueError:
         raise SettingsError(source, f'"{text}" is not a port number') from None
-    if not 1 <= port <= 65535:
-        raise SettingsError(source, f"port {port} is out of range (1-65535)")
+    low = 0 if any_free else 1
+    if not low <= port <= 65535:
+        raise SettingsError(source, f"port {port} is out of range ({low}-65535)")
     return port
 
 
@@ -159,7 +165,7 @@ def _ip(source: str, text: str) -> str:
         raise SettingsError(source, f'"{text}" is not an IP address') from None
 
 
-def _address(source: str, text: str) -> Address:
+def _address(source: str, text: str, *, any_free: bool = False) -> Address:
     host, sep, port = text.rpartition(":")
     if not sep:
         raise SettingsError(source, f'"{text}" is not HOST:PORT (e.g. ":10255", "127.0.0.1:10255")')
@@ -167,7 +173,7 @@ def _address(source: str, text: str) -> Address:
         host = host[1:-1]
     if host not in ("", "localhost"):
         host = _ip(source, host)
-    return Address(host, _port(source, port))
+    return Address(host, _port(source, port, any_free=any_free))
 
 
 def _readable(source: str, path: str) -> bytes:
@@ -247,26 +253,14 @@ def _taint(args: argparse.Namespace, provider: str, env: Mapping[str, str]) -> T
     value_source, value = "--provider", provider
     if "VKUBELET_TAINT_VALUE" in env:
         value_source, value = "VKUBELET_TAINT_VALUE", env["VKUBELET_TAINT_VALUE"]
-    effect = env.get("VKUBELET_TAINT_EFFECT", "NoSchedule")
-
-    prefix, _, name = key.rpartition("/")
-    if not key:
-        raise SettingsError(key_source, "the taint key must not be empty")
-    if (
-        len(name) > 63
-        or not _QUALIFIED_NAME.fullmatch(name)
-        or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)))
-        or key.count("/") > 1
-    ):
-        raise SettingsError(key_source, f'taint key "{key}" is not a valid qualified name')
-    if value and (len(value) > 63 or not _QUALIFIED_NAME.fullmatch(value)):
-        raise SettingsError(value_source, f'taint value "{value}" is not a valid label value')
-    if effect not in TAINT_EFFECTS:
-        raise SettingsError(
-            "VKUBELET_TAINT_EFFECT",
-            f'taint effect "{effect}" is not supported (use {", ".join(TAINT_EFFECTS)})',
-        )
-    return Taint(key, value, effect)
+    effect_source, effect = "VKUBELET_TAINT_EFFECT", env.get("VKUBELET_TAINT_EFFECT", "NoSchedule")
+    taint = Taint(key, value, effect)
+    try:
+        taint.validate()  # the node's rules; only the naming of the source is ours
+    except TaintError as exc:
+        source = {"key": key_source, "value": value_source}.get(exc.part, effect_source)
+        raise SettingsError(source, str(exc)) from None
+    return taint
 
 
 def settings_from(
@@ -306,7 +300,9 @@ def settings_from(
             "--os", f'operating system "{operating_system}" is not supported (use linux or windows)'
         )
 
-    workers = _positive_int("--pod-sync-workers", args.pod_sync_workers or "10", "pod sync workers")
+    workers = NODE_DEFAULTS.pod_sync_workers
+    if args.pod_sync_workers:
+        workers = _positive_int("--pod-sync-workers", args.pod_sync_workers, "pod sync workers")
     status_workers = workers
     if args.status_workers is not None:
         status_workers = _positive_int("--status-workers", args.status_workers, "status workers")
@@ -333,8 +329,10 @@ def settings_from(
     if args.listen_address:
         listen_address = _ip("--listen-address", args.listen_address)
 
-    metrics_text = args.metrics_addr if args.metrics_addr is not None else ":10255"
-    metrics_address = _address("--metrics-addr", metrics_text) if metrics_text else None
+    metrics_text = args.metrics_addr if args.metrics_addr is not None else DEFAULT_METRICS_ADDRESS
+    metrics_address = (
+        _address("--metrics-addr", metrics_text, any_free=True) if metrics_text else None
+    )
     if metrics_address is not None and metrics_address.port == kubelet_port:
         hosts = {metrics_address.host, listen_address}
         if "" in hosts or len(hosts) == 1:
@@ -372,14 +370,14 @@ def settings_from(
     if pod_ip:
         pod_ip = _ip("VKUBELET_POD_IP", pod_ip)
 
-    qps = _rate("--kube-api-qps", args.kube_api_qps, 200.0)
-    burst = 400
+    qps = _rate("--kube-api-qps", args.kube_api_qps, DEFAULT_QPS)
+    burst = DEFAULT_BURST
     if args.kube_api_burst is not None:
         burst = _positive_int("--kube-api-burst", args.kube_api_burst, "the request burst")
     # Events get a budget of their own, as in the kubelet (--event-qps/--event-burst): a burst
     # of pod events must not hold back the status writes that make pods Running.
-    event_qps = _rate("--event-qps", args.event_qps, 50.0)
-    event_burst = 100
+    event_qps = _rate("--event-qps", args.event_qps, DEFAULT_EVENT_QPS)
+    event_burst = DEFAULT_EVENT_BURST
     if args.event_burst is not None:
         event_burst = _positive_int("--event-burst", args.event_burst, "the event burst")
 
@@ -392,7 +390,11 @@ def settings_from(
         cluster_domain=args.cluster_domain or "cluster.local",
         pod_sync_workers=workers,
         status_workers=status_workers,
-        full_resync_period=_duration("--full-resync-period", args.full_resync_period or "1m"),
+        full_resync_period=(
+            _duration("--full-resync-period", args.full_resync_period)
+            if args.full_resync_period
+            else NODE_DEFAULTS.full_resync_period
+        ),
         startup_timeout=startup_timeout or None,
         stream_idle_timeout=_duration(
             "--stream-idle-timeout", args.stream_idle_timeout or "30s", allow_zero=False
@@ -415,6 +417,10 @@ def settings_from(
         kube_api_burst=burst,
         event_qps=event_qps,
         event_burst=event_burst,
+        load_balancer_exclusion=_bool(
+            "--load-balancer-exclusion",
+            args.load_balancer_exclusion or str(NODE_DEFAULTS.load_balancer_exclusion).lower(),
+        ),
     )
 
 

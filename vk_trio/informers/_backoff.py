@@ -1,10 +1,10 @@
 """The reflector's retry pacing: jittered exponential backoff and randomised watch timeouts.
 
-The numbers are client-go's (reference §2.2): the first retry waits 0.8 to 1.6 s, each further one
-doubles, up to a 30 s base (so 30 to 60 s with jitter, about 0.02 QPS per informer) — a fleet of
-informers that lost the API server at the same moment neither hammers it nor comes back in lock
-step. Watch timeouts are randomised for the same reason: watches opened together do not all expire
-together.
+The numbers are those of client-go's reflector (``tools/cache/reflector.go``): the first retry
+waits 0.8 to 1.6 s, each further one doubles, up to a 30 s base (so 30 to 60 s with jitter, about
+0.02 QPS per informer) — a fleet of informers that lost the API server at the same moment neither
+hammers it nor comes back in lock step. Watch timeouts are randomised for the same reason: watches
+opened together do not all expire together.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import random
 from typing import final
 
 import trio
+
+from .. import util
 
 DEFAULT_INITIAL = 0.8
 DEFAULT_CAP = 30.0
@@ -50,25 +52,24 @@ class Backoff:
         self.factor = factor
         self.jitter = jitter
         self.reset_after = reset_after
+        self.policy = util.Backoff(initial, factor=factor, cap=cap, jitter=jitter)
+        """The delays as vk_trio's one back-off policy value; this class adds the reset rule."""
         self._rng = rng or random.Random()
-        self._base = initial
+        self._step = 0
         self._last_request: float | None = None
 
     def next_delay(self) -> float:
         """The next sleep in seconds (advances the sequence)."""
         now = trio.current_time()
         if self._last_request is not None and now - self._last_request > self.reset_after:
-            self._base = self.initial
+            self._step = 0
         self._last_request = now
-        base = self._base
-        self._base = min(base * self.factor, self.cap)
-        if self.jitter > 0:
-            return base + self._rng.random() * self.jitter * base
-        return base
+        self._step += 1
+        return self.policy.delay(self._step, self._rng)
 
     def reset(self) -> None:
         """Start over at ``initial``."""
-        self._base = self.initial
+        self._step = 0
         self._last_request = None
 
 

@@ -4,7 +4,7 @@ List (paged) once, then watch from the list's resource version and apply every e
 watch breaks, resume it from the last resource version seen; when the server says that version is
 gone (410), list again — objects that vanished in between are then only visible as missing keys,
 which the informer turns into tombstone deletes. The retry rules and numbers follow client-go's
-reflector (reference §2.2); the differences are listed in docs/informers.md.
+reflector (``tools/cache/reflector.go``); the differences are listed in docs/informers.md.
 """
 
 from __future__ import annotations

@@ -4,9 +4,17 @@
 in-cluster, via the official ``kubernetes`` package's loader);
 ``KubeClient(config)`` speaks the REST verbs on any resource path with plain
 dict objects, typed errors, retries and client-side rate limiting; its
-transport, :class:`H11Transport`, is an ``httpx`` transport on h11 + trio.
+transport, :class:`HTTP11Transport`, is an ``httpx`` transport on trio streams
+with vk-trio's own small HTTP/1.1 codec (``_http11``) and a lean connection pool.
+``H11Transport``, its former name (it never ran on the h11 library), still
+works and warns (``DeprecationWarning``).
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from ._client import DEFAULT_BURST as DEFAULT_BURST
+from ._client import DEFAULT_QPS as DEFAULT_QPS
 from ._client import ClientStatistics as ClientStatistics
 from ._client import KubeClient as KubeClient
 from ._client import PatchType as PatchType
@@ -37,12 +45,14 @@ from ._ratelimit import RateLimiterStatistics as RateLimiterStatistics
 from ._ratelimit import TokenBucket as TokenBucket
 from ._retry import RetryPolicy as RetryPolicy
 from ._transport import STREAM_EXTENSION as STREAM_EXTENSION
-from ._transport import H11Transport as H11Transport
+from ._transport import HTTP11Transport as HTTP11Transport
 from ._transport import PoolLimits as PoolLimits
 from ._transport import TransportStatistics as TransportStatistics
 from ._watch import WatchEvent as WatchEvent
 
 __all__ = [
+    "DEFAULT_BURST",
+    "DEFAULT_QPS",
     "STREAM_EXTENSION",
     "AlreadyExists",
     "ApiConnectionError",
@@ -54,7 +64,7 @@ __all__ = [
     "Credentials",
     "Forbidden",
     "Gone",
-    "H11Transport",
+    "HTTP11Transport",
     "InternalError",
     "Invalid",
     "KubeClient",
@@ -78,3 +88,18 @@ __all__ = [
     "load_in_cluster_config",
     "resource_path",
 ]
+
+if not _TYPE_CHECKING:  # type checkers report the old name as missing: move to the new one
+
+    def __getattr__(name: str) -> _Any:
+        if name == "H11Transport":
+            import warnings  # noqa: PLC0415 - only on the deprecated path
+
+            warnings.warn(
+                "vk_trio.kube.H11Transport was renamed HTTP11Transport (it runs on vk-trio's own "
+                "HTTP/1.1 codec, not on h11)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return HTTP11Transport
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,10 +3,13 @@
 Objects go in and come out as plain dicts (orjson), never typed models: nothing
 the server sends is lost on a round trip, and decoding costs microseconds.
 
-Every verb funnels into :meth:`KubeClient._request`, which is the hot path of
-the whole node agent (each pod status write passes through it), so it is kept
-flat: take a rate-limit token, get the cached ``Authorization`` value, build
-one ``httpx.Request`` and hand it straight to the transport.  httpx's
+Every verb funnels into :meth:`KubeClient._request` (watches into
+:meth:`KubeClient._send_stream`), and both into one attempt, :meth:`KubeClient._attempt`,
+repeated by the one attempt loop of vk_trio (:func:`vk_trio.util.retry` with the
+:class:`RetryPolicy`). That is the hot path of the whole node agent (each pod status
+write passes through it), so an attempt is kept flat: take a rate-limit token, get
+the cached ``Authorization`` value, build one ``httpx.Request`` and hand it straight
+to the transport.  httpx's
 ``AsyncClient`` machinery (cookies, redirects, event hooks, URL merging) is
 bypassed because none of it applies to the Kubernetes API and it costs more
 than the transport itself; ``httpx`` stays the interface through its request,
@@ -23,6 +26,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from types import TracebackType
 from typing import Any, Final, final
 from urllib.parse import quote, urlencode
@@ -33,14 +37,27 @@ import orjson
 import trio
 
 from .. import __version__
+from ..util import retry
 from ._config import KubeConfig
 from ._errors import ApiConnectionError, ApiError, Gone, Unauthorized, error_from_response
 from ._ratelimit import RateLimiterStatistics, TokenBucket
 from ._retry import RetryPolicy
-from ._transport import STREAM_EXTENSION, H11Transport, PoolLimits, ReadyBody
+from ._transport import STREAM_EXTENSION, HTTP11Transport, PoolLimits, ReadyBody
 from ._watch import WatchEvent, WatchStream
 
-__all__ = ["ClientStatistics", "KubeClient", "PatchType", "RequestObserver"]
+__all__ = [
+    "DEFAULT_BURST",
+    "DEFAULT_QPS",
+    "ClientStatistics",
+    "KubeClient",
+    "PatchType",
+    "RequestObserver",
+]
+
+DEFAULT_QPS: Final = 200.0
+"""Requests per second of the client-side token bucket (``--kube-api-qps``)."""
+DEFAULT_BURST: Final = 400
+"""Requests the token bucket lets through at once (``--kube-api-burst``)."""
 
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _VERBS: Final = ("get", "list", "watch", "create", "update", "patch", "delete")
@@ -137,6 +154,21 @@ class _UrlFactory:
             return False
 
 
+@final
+@attrs.define(slots=True)
+class _Call:
+    """One API call across its attempts (what to send; whether it re-authenticated already)."""
+
+    method: str
+    target: str
+    url: httpx.URL
+    headers: list[tuple[bytes, bytes]]
+    body: httpx.AsyncByteStream
+    extensions: dict[str, Any]
+    streamed: bool
+    reauthenticated: bool = False
+
+
 RequestObserver = Callable[[str, int, float], None]
 """``observer(verb, status_code, seconds)``; status code 0 means no answer."""
 
@@ -145,30 +177,31 @@ RequestObserver = Callable[[str, int, float], None]
 class KubeClient:
     """An async Kubernetes API client on trio (``async with KubeClient(config) as client``).
 
-    ``qps``/``burst`` configure the client-side token bucket (``qps=None``
-    turns it off; watches are never limited).  The default of 200/400 is
-    forty times client-go's 5/10 and still leaves the API server's own
-    priority-and-fairness (429 + Retry-After, honoured here) as the real
-    guard.  ``transport`` replaces the built-in :class:`H11Transport` (e.g.
-    with ``httpx.MockTransport``); ``retry`` sets the retry policy (see
-    :mod:`vk_trio.kube._retry`); ``timeout`` bounds each request (connect,
-    send and the whole answer) in seconds; ``max_connections`` bounds the
-    built-in transport's pool (watches use connections of their own).  Fewer,
-    busier connections are cheaper for the API server: with 64 requests in
-    flight, 64 HTTP/1.1 connections cost it about a fifth more CPU per request
-    than 16-32 (measured), so extra concurrency queues here instead.
-    ``observer`` is called after every attempt of an ordinary request with the
-    verb, the status code (0 when the connection failed) and the seconds it
-    took: the seam for API request latency metrics, kept free of any metrics
-    library here.
+        ``qps``/``burst`` configure the client-side token bucket (``qps=None``
+        turns it off; watches are never limited).  The default of 200/400
+    (:data:`DEFAULT_QPS`/:data:`DEFAULT_BURST`, the command's defaults too) is
+        forty times client-go's 5/10 and still leaves the API server's own
+        priority-and-fairness (429 + Retry-After, honoured here) as the real
+        guard.  ``transport`` replaces the built-in :class:`HTTP11Transport` (e.g.
+        with ``httpx.MockTransport``); ``retry`` sets the retry policy (see
+        :mod:`vk_trio.kube._retry`); ``timeout`` bounds each request (connect,
+        send and the whole answer) in seconds; ``max_connections`` bounds the
+        built-in transport's pool (watches use connections of their own).  Fewer,
+        busier connections are cheaper for the API server: with 64 requests in
+        flight, 64 HTTP/1.1 connections cost it about a fifth more CPU per request
+        than 16-32 (measured), so extra concurrency queues here instead.
+        ``observer`` is called after every attempt of an ordinary request with the
+        verb, the status code (0 when the connection failed) and the seconds it
+        took: the seam for API request latency metrics, kept free of any metrics
+        library here.
     """
 
     def __init__(
         self,
         config: KubeConfig,
         *,
-        qps: float | None = 200.0,
-        burst: int = 400,
+        qps: float | None = DEFAULT_QPS,
+        burst: int = DEFAULT_BURST,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - immutable value
@@ -185,7 +218,7 @@ class KubeClient:
             raise ValueError(f"server URL must be http(s), not {config.server!r}")
         self._urls = _UrlFactory(config.server)
         if transport is None:
-            transport = H11Transport(
+            transport = HTTP11Transport(
                 ssl_context=config.ssl_context,
                 limits=PoolLimits(max_connections=max_connections),
                 tls_server_name=config.tls_server_name,
@@ -194,7 +227,7 @@ class KubeClient:
         else:
             self._owns_transport = False
         self._transport = transport
-        if isinstance(transport, H11Transport):
+        if isinstance(transport, HTTP11Transport):
             on_tls_change = getattr(config.credentials, "on_tls_change", None)
             if on_tls_change is not None:
                 on_tls_change(transport.close_idle_connections)
@@ -411,7 +444,7 @@ class KubeClient:
         return WatchStream(
             open_response,
             read_timeout=read_timeout,
-            own_timer=not isinstance(self._transport, H11Transport),
+            own_timer=not isinstance(self._transport, HTTP11Transport),
             on_close=on_close,
         )
 
@@ -544,7 +577,6 @@ class KubeClient:
     ) -> dict[str, Any]:
         if self._closed:
             raise RuntimeError("the client is closed")
-        url = self._url(target)
         headers = self._base_headers
         if body is not None:
             # The body goes in as a ready stream with its length: httpx's request
@@ -553,69 +585,106 @@ class KubeClient:
             headers = [*headers, (b"Content-Length", str(len(body)).encode())]
             if content_type is not None:
                 headers.append((b"Content-Type", content_type))
-        stream = _EMPTY if body is None else ReadyBody(body)
-        attempt = 0
-        reauthenticated = False
+        call = _Call(
+            method,
+            target,
+            self._url(target),
+            headers,
+            _EMPTY if body is None else ReadyBody(body),
+            self._extensions,
+            streamed=False,
+        )
+        _, content = await self._with_retries(call, idempotent=idempotent)
+        return orjson.loads(content) if content else {}
+
+    async def _send_stream(self, target: str, extensions: dict[str, Any]) -> httpx.Response:
+        """Open a streamed GET (watch): retried like any GET until the response starts."""
+        call = _Call(
+            "GET", target, self._url(target), self._base_headers, _EMPTY, extensions, streamed=True
+        )
+        response, _ = await self._with_retries(call, idempotent=True)
+        return response
+
+    async def _with_retries(self, call: _Call, *, idempotent: bool) -> tuple[httpx.Response, bytes]:
+        """The one attempt loop of every request: :func:`vk_trio.util.retry` with the policy."""
+        policy = self._retry
+        try:
+            return await retry(
+                partial(self._attempt, call),
+                backoff=policy.backoff,
+                retryable=partial(policy.retryable, idempotent=idempotent),
+                retry_after=policy.server_delay,
+                max_attempts=policy.max_attempts,
+                on_retry=self._count_retry,
+                rng=self._rng,
+            )
+        except ApiError:
+            self._failures += 1
+            raise
+
+    def _count_retry(self, _error: Exception, _attempt: int, _delay: float) -> None:
+        self._retries += 1
+
+    async def _attempt(self, call: _Call) -> tuple[httpx.Response, bytes]:
+        """One attempt: send, and answer a 2xx response (with its body unless streamed).
+
+        Any other answer raises its :class:`ApiError`; a failure to get one raises
+        :class:`ApiConnectionError` (``sent`` False when no byte reached the server). A 401
+        with credentials that can be refreshed is sent again at once within the attempt (the
+        server did not run it), once per call.
+        """
+        observer = None if call.streamed else self._observer
+        method = call.method
         while True:
-            attempt += 1
-            if self._limiter is not None:
+            if self._limiter is not None and not call.streamed:
                 await self._limiter.acquire()
             authorization = await self._credentials.authorization()
             request = httpx.Request(
                 method,
-                url,
-                headers=headers
+                call.url,
+                headers=call.headers
                 if authorization is None
-                else [*headers, (b"Authorization", authorization.encode())],
-                stream=stream,
-                extensions=self._extensions,
+                else [*call.headers, (b"Authorization", authorization.encode())],
+                stream=call.body,
+                extensions=call.extensions,
             )
             self._attempts += 1
-            cause: BaseException | None = None
-            started = time.perf_counter() if self._observer is not None else 0.0
+            started = time.perf_counter() if observer is not None else 0.0
             try:
                 response = await self._transport.handle_async_request(request)
-                answer = response.stream
-                if type(answer) is ReadyBody:
-                    content = answer.body
+                if call.streamed:
+                    content = b""
                 else:
-                    content = await response.aread()
+                    answer = response.stream
+                    if type(answer) is ReadyBody:
+                        content = answer.body
+                    else:
+                        content = await response.aread()
             except httpx.TransportError as exc:
-                if self._observer is not None:
-                    self._observer(method, 0, time.perf_counter() - started)
-                error: ApiError = ApiConnectionError(f"{method} {target}: {exc}")
-                cause = exc
-                sent = not isinstance(exc, _NOT_SENT)
-            else:
-                status = response.status_code
-                if self._observer is not None:
-                    self._observer(method, status, time.perf_counter() - started)
-                if 200 <= status < 300:
-                    return orjson.loads(content) if content else {}
-                if (
-                    status == 401
-                    and authorization is not None
-                    and not reauthenticated
-                    and await self._reauthenticate(authorization)
-                ):
-                    # 401 means the request was not run: send it again with the new credentials.
-                    reauthenticated = True
-                    attempt -= 1
-                    continue
-                error = error_from_response(
-                    status, content, retry_after=response.headers.get("retry-after")
-                )
-                sent = True
-            delay = self._retry.delay(
-                error, attempt, idempotent=idempotent, sent=sent, rng=self._rng
+                if observer is not None:
+                    observer(method, 0, time.perf_counter() - started)
+                raise ApiConnectionError(
+                    f"{method} {call.target}: {exc}", sent=not isinstance(exc, _NOT_SENT)
+                ) from exc
+            status = response.status_code
+            if observer is not None:
+                observer(method, status, time.perf_counter() - started)
+            if 200 <= status < 300:
+                return response, content
+            if call.streamed:
+                content = await response.aread()
+                await response.aclose()
+            if (
+                status == 401
+                and authorization is not None
+                and not call.reauthenticated
+                and await self._reauthenticate(authorization)
+            ):
+                call.reauthenticated = True
+                continue
+            raise error_from_response(
+                status, content, retry_after=response.headers.get("retry-after")
             )
-            if delay is None:
-                self._failures += 1
-                if cause is not None:
-                    raise error from cause
-                raise error
-            self._retries += 1
-            await trio.sleep(delay)
 
     async def _reauthenticate(self, rejected: str) -> bool:
         try:
@@ -628,36 +697,3 @@ class KubeClient:
         if renewed:
             self._reauth += 1
         return renewed
-
-    async def _send_stream(self, target: str, extensions: dict[str, Any]) -> httpx.Response:
-        """Open a streamed GET (watch): retried like any GET until the response starts."""
-        url = self._url(target)
-        attempt = 0
-        reauthenticated = False
-        while True:
-            attempt += 1
-            authorization = await self._credentials.authorization()
-            headers = self._base_headers
-            if authorization is not None:
-                headers = [*headers, (b"Authorization", authorization.encode())]
-            request = httpx.Request("GET", url, headers=headers, extensions=extensions)
-            self._attempts += 1
-            try:
-                response = await self._transport.handle_async_request(request)
-            except httpx.TransportError as exc:
-                error = ApiConnectionError(f"GET {target}: {exc}")
-                delay = self._retry.delay(error, attempt, idempotent=True, sent=True, rng=self._rng)
-                if delay is None:
-                    self._failures += 1
-                    raise error from exc
-                self._retries += 1
-                await trio.sleep(delay)
-                continue
-            if response.status_code == 401 and authorization is not None and not reauthenticated:
-                body = await response.aread()
-                await response.aclose()
-                if await self._reauthenticate(authorization):
-                    reauthenticated = True
-                    continue
-                return httpx.Response(401, content=body, request=request)
-            return response

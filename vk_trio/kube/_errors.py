@@ -172,10 +172,24 @@ class InternalError(ApiError):
 class ApiConnectionError(ApiError):
     """The request did not get an HTTP answer: connect/TLS failure, reset, EOF, stall, timeout.
 
-    ``status_code`` is 0; the underlying exception is chained as ``__cause__``.
+    ``status_code`` is 0; the underlying exception is chained as ``__cause__``. ``sent`` is
+    False when the request certainly never reached the server (connect, TLS handshake or pool
+    timeout), which makes even a non-idempotent request safe to send again.
     """
 
     default_reason = "ConnectionError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent: bool = True,
+        status_code: int = 0,
+        reason: str | None = None,
+        status: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, reason=reason, status=status)
+        self.sent = sent
 
 
 _BY_REASON: dict[str, type[ApiError]] = {

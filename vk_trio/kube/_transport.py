@@ -50,7 +50,7 @@ import trio
 from ._http11 import ProtocolError, ResponseParser, serialize_request
 from ._tls import TLSSocketStream, open_tls_stream
 
-__all__ = ["STREAM_EXTENSION", "H11Transport", "PoolLimits", "ReadyBody", "TransportStatistics"]
+__all__ = ["STREAM_EXTENSION", "HTTP11Transport", "PoolLimits", "ReadyBody", "TransportStatistics"]
 
 #: Request extension: ``{"vk_trio.stream": True}`` asks for a dedicated connection and a
 #: streamed body (used for watches).
@@ -80,7 +80,7 @@ class PoolLimits:
 @final
 @attrs.frozen
 class TransportStatistics:
-    """Counters of an :class:`H11Transport` (all origins together)."""
+    """Counters of an :class:`HTTP11Transport` (all origins together)."""
 
     requests: int
     connections_opened: int
@@ -217,10 +217,10 @@ def _timeouts(request: httpx.Request) -> dict[str, float | None]:
 
 
 @final
-class H11Transport(httpx.AsyncBaseTransport):
+class HTTP11Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 transport for ``httpx`` on trio (see the module docstring).
 
-    Usable on its own with ``httpx.AsyncClient(transport=H11Transport(...))``
+    Usable on its own with ``httpx.AsyncClient(transport=HTTP11Transport(...))``
     or as the transport of :class:`~vk_trio.kube.KubeClient`.
     """
 
@@ -564,7 +564,7 @@ class _StreamBody(httpx.AsyncByteStream):
 
     def __init__(
         self,
-        transport: H11Transport,
+        transport: HTTP11Transport,
         conn: _Connection,
         parser: ResponseParser,
         early: list[bytes],

@@ -25,9 +25,11 @@ from ._node_controller import PING_FAILED_REASON as PING_FAILED_REASON
 from ._node_controller import NodeController as NodeController
 from ._node_controller import NodeControllerStatistics as NodeControllerStatistics
 from ._node_object import DEFAULT_TAINT_KEY as DEFAULT_TAINT_KEY
+from ._node_object import EXCLUDE_FROM_LOAD_BALANCERS_LABEL as EXCLUDE_FROM_LOAD_BALANCERS_LABEL
 from ._node_object import KUBELET_VERSION_PREFIX as KUBELET_VERSION_PREFIX
 from ._node_object import TAINT_EFFECTS as TAINT_EFFECTS
 from ._node_object import Taint as Taint
+from ._node_object import TaintError as TaintError
 from ._node_object import build_node as build_node
 from ._node_object import default_conditions as default_conditions
 from ._node_object import mark_node_ready as mark_node_ready
@@ -62,6 +64,7 @@ __all__ = [
     "DEFAULT_TAINT_KEY",
     "DEFERRED_FIELD_PATHS",
     "ENV_FAILED_REASON",
+    "EXCLUDE_FROM_LOAD_BALANCERS_LABEL",
     "KUBELET_VERSION_PREFIX",
     "LAST_APPLIED_META_ANNOTATION",
     "LAST_APPLIED_STATUS_ANNOTATION",
@@ -92,6 +95,7 @@ __all__ = [
     "PodControllerMetrics",
     "PodControllerStatistics",
     "Taint",
+    "TaintError",
     "VirtualNode",
     "VirtualNodeStatistics",
     "apply_runtime_fields",

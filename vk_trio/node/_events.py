@@ -17,12 +17,13 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any, Final, Protocol, final
 
 import attrs
 import trio
 
-from ..util import Now, format_time, utc_now
+from ..util import Backoff, Now, format_time, retry, utc_now
 from ._kube import AlreadyExists, KubeApi, NotFound, PatchType, is_transient
 from ._kube import resource_path as _path
 
@@ -32,6 +33,8 @@ logger = logging.getLogger("vk_trio.node.events")
 
 NORMAL: Final = "Normal"
 WARNING: Final = "Warning"
+WRITE_BACKOFF: Final = Backoff(0.5, factor=2.0, cap=10.0)
+"""Waits between attempts at an event write that failed transiently."""
 
 _Key = tuple[str, str, str, str, str, str, str]
 
@@ -236,26 +239,22 @@ class EventRecorder:
                 await self._write(write)
 
     async def _write(self, write: _Write) -> None:
-        delay = 0.5
-        attempt = 1
-        while True:
-            try:
-                await self._write_once(write)
-                return
-            except Exception as exc:  # not only ApiError: nothing a server sends ends the writer
-                if not is_transient(exc) or attempt >= self._max_attempts:
-                    self._failed += 1
-                    logger.warning(
-                        "could not write event %s for %s/%s: %s",
-                        write.body["reason"],
-                        write.key[1],
-                        write.key[2],
-                        exc,
-                    )
-                    return
-            await trio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-            attempt += 1
+        try:
+            await retry(
+                partial(self._write_once, write),
+                backoff=WRITE_BACKOFF,
+                retryable=is_transient,
+                max_attempts=self._max_attempts,
+            )
+        except Exception as exc:  # not only ApiError: nothing a server sends ends the writer
+            self._failed += 1
+            logger.warning(
+                "could not write event %s for %s/%s: %s",
+                write.body["reason"],
+                write.key[1],
+                write.key[2],
+                exc,
+            )
 
     async def _write_once(self, write: _Write) -> None:
         namespace = write.key[1]

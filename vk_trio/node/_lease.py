@@ -7,8 +7,8 @@ Node so that the garbage collector removes it with the node.
 Differences from the Go version: one sync at start (not two back to back), the holder identity and
 duration are re-asserted on every renewal, the owner reference follows the Node's current UID (a
 re-registered node gets its lease back rather than a lease the garbage collector keeps deleting),
-and a failed renewal is retried with a short backoff (200 ms doubling, at most 7 s, never later
-than the regular cadence) instead of sleeping twice per iteration.
+and a failed renewal is retried with a short backoff (:data:`RENEW_BACKOFF`: 200 ms doubling, at
+most 7 s, never later than the regular cadence) instead of sleeping twice per iteration.
 """
 
 from __future__ import annotations
@@ -21,18 +21,20 @@ from typing import Any, Final, final
 import attrs
 import trio
 
-from ..util import Now, format_micro_time, utc_now
+from ..util import Backoff, Now, format_micro_time, retry, utc_now
 from ._kube import AlreadyExists, Conflict, KubeApi, NotFound, resource_path
 from ._ping import PingController
 
-__all__ = ["LEASE_NAMESPACE", "LeaseController", "LeaseStatistics"]
+__all__ = ["LEASE_NAMESPACE", "RENEW_BACKOFF", "LeaseController", "LeaseStatistics"]
 
 logger = logging.getLogger("vk_trio.node.lease")
 
 LEASE_NAMESPACE: Final = "kube-node-lease"
+RENEW_BACKOFF: Final = Backoff(0.2, factor=2.0, cap=7.0)
+"""Waits between failed renewals (never longer than the renew interval itself)."""
 _MAX_UPDATE_ATTEMPTS: Final = 5
-_FIRST_BACKOFF: Final = 0.2
-_MAX_BACKOFF: Final = 7.0
+_RACE_BACKOFF: Final = Backoff(0.0)
+"""A Conflict means another writer won: read the lease again at once, up to 5 attempts."""
 
 
 class _Outcome(enum.Enum):
@@ -115,18 +117,18 @@ class LeaseController:
         node is announced ready unless the API refused it. While the provider is unhealthy the
         controller waits for the next ping result and renews as soon as it is healthy again.
         """
-        backoff = _FIRST_BACKOFF
+        failed_in_a_row = 0
         outcome = await self.sync()
         task_status.started()
         while True:
             if outcome is _Outcome.RENEWED:
-                backoff = _FIRST_BACKOFF
+                failed_in_a_row = 0
                 await trio.sleep(self._interval)
             elif outcome is _Outcome.UNHEALTHY and self._ping is not None:
                 await self._ping.wait_for_change()
             else:
-                await trio.sleep(min(backoff, self._interval))
-                backoff = min(backoff * 2, _MAX_BACKOFF)
+                failed_in_a_row += 1
+                await trio.sleep(min(RENEW_BACKOFF.delay(failed_in_a_row), self._interval))
             outcome = await self.sync()
 
     async def sync(self) -> _Outcome:
@@ -167,24 +169,33 @@ class LeaseController:
         return lease
 
     async def _renew(self) -> None:
+        try:
+            await retry(
+                self._renew_once,
+                backoff=_RACE_BACKOFF,
+                retryable=lambda exc: isinstance(exc, Conflict),
+                max_attempts=_MAX_UPDATE_ATTEMPTS,
+            )
+        except Conflict:
+            raise Conflict(f"lease {self._name} kept changing under us", status_code=409) from None
+
+    async def _renew_once(self) -> None:
         base = self._lease
-        for _ in range(_MAX_UPDATE_ATTEMPTS):
-            if base is None:
-                try:
-                    base = await self._client.get(self.path)
-                except NotFound:
-                    await self._create()
-                    return
+        if base is None:
             try:
-                self._lease = await self._client.update(self.path, self._desired(base))
-                self._renewals += 1
-                return
-            except Conflict:
-                base = None  # someone else wrote it: read it again
+                base = await self._client.get(self.path)
             except NotFound:
                 await self._create()
                 return
-        raise Conflict(f"lease {self._name} kept changing under us", status_code=409)
+        try:
+            self._lease = await self._client.update(self.path, self._desired(base))
+        except Conflict:
+            self._lease = None  # someone else wrote it: the next attempt reads it again
+            raise
+        except NotFound:
+            await self._create()
+            return
+        self._renewals += 1
 
     async def _create(self) -> None:
         collection = resource_path("coordination.k8s.io/v1", "leases", namespace=LEASE_NAMESPACE)

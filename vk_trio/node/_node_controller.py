@@ -22,6 +22,7 @@ import copy
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Final, final
 
 import attrs
@@ -39,20 +40,18 @@ __all__ = ["PING_FAILED_REASON", "NodeController", "NodeControllerStatistics"]
 logger = logging.getLogger("vk_trio.node.node")
 
 PING_FAILED_REASON: Final = "ProviderPingFailed"
-_CONFLICT_RETRIES: Final = 5
-# a conflict means another writer got in between: re-read and retry almost at once, spread a little
-_CONFLICT_BACKOFF: Final = Backoff(0.01, factor=1.0, jitter=0.1)
+REGISTER_BACKOFF: Final = Backoff(0.5, factor=2.0)
+"""Waits between registration attempts that failed transiently (0.5, 1, 2, 4 s)."""
+_REGISTER_ATTEMPTS: Final = 5
+CONFLICT_BACKOFF: Final = Backoff(0.01, factor=1.0, jitter=0.1)
+"""A status patch lost a race: read again after ~10 ms (jittered so racers spread out)."""
+_CONFLICT_ATTEMPTS: Final = 5
 # after a failed status update: wait before the next one (a flood of provider notifications
 # must not turn a persistent failure into a busy loop)
 _LOOP_BACKOFF: Final = Backoff(1.0, factor=2.0, cap=30.0, jitter=0.1)
-_REGISTER_ATTEMPTS: Final = 5
 DEFAULT_PING_TIMEOUT: Final = 10.0
 """A ping that has not answered by the next round (the default interval) counts as failed: a
 hung provider makes the node NotReady and stops Lease renewals instead of renewing for ever."""
-
-
-def _is_conflict(error: Exception) -> bool:
-    return isinstance(error, Conflict)
 
 
 async def _healthy() -> None:
@@ -197,17 +196,22 @@ class NodeController:
         self._wakeup.set()
 
     async def _register(self) -> None:
-        delay = 0.5
-        for attempt in range(1, _REGISTER_ATTEMPTS + 1):
-            try:
-                await self.update_status()
-                return
-            except ApiError as exc:
-                if not is_transient(exc) or attempt == _REGISTER_ATTEMPTS:
-                    raise
-                logger.warning("registering node %s failed, retrying: %s", self._name, exc)
-            await trio.sleep(delay)
-            delay *= 2
+        def log_retry(error: Exception, attempt: int, delay: float) -> None:
+            logger.warning(
+                "registering node %s failed (attempt %d), retrying in %.1fs: %s",
+                self._name,
+                attempt,
+                delay,
+                error,
+            )
+
+        await retry(
+            self.update_status,
+            backoff=REGISTER_BACKOFF,
+            retryable=is_transient,
+            max_attempts=_REGISTER_ATTEMPTS,
+            on_retry=log_retry,
+        )
 
     async def _loop(self) -> None:
         """Keep the status fresh. Nothing a server or a provider sends ends this loop: any
@@ -276,16 +280,15 @@ class NodeController:
         """One status update: read, three-way patch (retrying conflicts), or (re)create."""
         ping = await self._ping.first_result()
         desired = self._desired(ping)
-        path = resource_path("v1", "nodes", name=self._name)
         await retry(
-            lambda: self._update_once(path, desired),
-            backoff=_CONFLICT_BACKOFF,
-            retryable=_is_conflict,
-            max_attempts=_CONFLICT_RETRIES,
+            partial(self._patch_status, desired),
+            backoff=CONFLICT_BACKOFF,
+            retryable=lambda exc: isinstance(exc, Conflict),
+            max_attempts=_CONFLICT_ATTEMPTS,
         )
 
-    async def _update_once(self, path: str, desired: dict[str, Any]) -> None:
-        """Read, then patch; a ``Conflict`` (someone wrote in between) is the caller's to retry."""
+    async def _patch_status(self, desired: dict[str, Any]) -> None:
+        path = resource_path("v1", "nodes", name=self._name)
         try:
             current = await self._client.get(path)
         except NotFound:

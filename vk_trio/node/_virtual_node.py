@@ -42,7 +42,7 @@ from ._events import EventRecorder, EventRecorderStatistics
 from ._kube import KubeApi
 from ._metrics import PodControllerMetrics
 from ._node_controller import DEFAULT_PING_TIMEOUT, NodeController, NodeControllerStatistics
-from ._node_object import Taint, build_node
+from ._node_object import EXCLUDE_FROM_LOAD_BALANCERS_LABEL, Taint, build_node
 from ._pod_controller import (
     DEFAULT_PROVIDER_TIMEOUT,
     DEFAULT_STATUS_POLL_TIMEOUT,
@@ -54,6 +54,9 @@ from ._resources import ClusterLookups
 __all__ = ["NodeClient", "NodeOptions", "VirtualNode", "VirtualNodeStatistics"]
 
 logger = logging.getLogger("vk_trio.node")
+
+_LEGACY_EXCLUDE_BALANCER_LABEL = "alpha.service-controller.kubernetes.io/exclude-balancer"
+"""The label's alpha predecessor (the Go mock still sets it); removed along with it."""
 
 
 class NodeClient(KubeApi, ListWatchClient, Protocol):
@@ -93,7 +96,18 @@ class NodeOptions:
     ``provider_timeout``          ``120``     deadline of each provider pod call; past it the
                                               call is cancelled and retried (``None``: none)
     ``status_poll_timeout``       ``10``      deadline of each polled ``get_pod_status``
+    ``load_balancer_exclusion``   ``True``    label the Node so that service controllers keep it
+                                              out of cloud load-balancer pools
+                                              (``--load-balancer-exclusion``; see below)
     ============================  ==========  =====================================================
+
+    The defaults here are the library's and the command's alike: the command line maps its
+    flags onto these fields and takes its defaults from them (tests/cli checks they agree).
+
+    With ``load_balancer_exclusion`` the Node is built with
+    ``node.kubernetes.io/exclude-from-external-load-balancers: "true"``; a provider that does carry
+    load-balancer traffic removes the label in ``configure_node``. Turned off, the label is not
+    set, and removed if the provider's ``configure_node`` set it (the operator's word wins).
     """
 
     node_name: str
@@ -116,6 +130,7 @@ class NodeOptions:
     shutdown_timeout: float = 10.0
     provider_timeout: float | None = DEFAULT_PROVIDER_TIMEOUT
     status_poll_timeout: float | None = DEFAULT_STATUS_POLL_TIMEOUT
+    load_balancer_exclusion: bool = True
 
 
 @final
@@ -211,9 +226,25 @@ class VirtualNode:
             kubelet_version=options.kubelet_version,
             internal_ip=options.internal_ip,
             daemon_port=options.daemon_port,
+            load_balancer_exclusion=options.load_balancer_exclusion,
         )
         if isinstance(self._provider, NodeConfigurer):
             self._provider.configure_node(node)
+        labels = node.get("metadata", {}).get("labels") or {}
+        if not options.load_balancer_exclusion:
+            for label in (EXCLUDE_FROM_LOAD_BALANCERS_LABEL, _LEGACY_EXCLUDE_BALANCER_LABEL):
+                if labels.pop(label, None) is not None:
+                    logger.info(
+                        "load-balancer exclusion is off: label %s set by the provider removed",
+                        label,
+                    )
+        elif labels.get(EXCLUDE_FROM_LOAD_BALANCERS_LABEL, "true") != "true":
+            logger.warning(
+                "node label %s=%r still excludes the node from load balancers: service "
+                "controllers look only for the label's presence (remove it to carry traffic)",
+                EXCLUDE_FROM_LOAD_BALANCERS_LABEL,
+                labels[EXCLUDE_FROM_LOAD_BALANCERS_LABEL],
+            )
         return node
 
     @property

@@ -2,18 +2,23 @@
 
 The kubelet API serves WebSockets through hypercorn's ASGI interface (:class:`AsgiWebSocket`)
 and may also drive trio-websocket directly (:class:`TrioWebSocket`); tests use an in-memory
-pair.  Each adapter is used *after* the handshake: accepting with the negotiated subprotocol is
-the route's job.  Closing is the route's job too: the channel layer never closes the WebSocket
-(only :class:`~._tunnel.WebSocketByteStream`, which *is* the connection, does).
+pair. trio-websocket is not a dependency of vk-trio (only its tests use it): it is imported when
+a :class:`TrioWebSocket` is made, so install it to use that adapter.
+
+Each adapter is used *after* the handshake: accepting with the negotiated subprotocol is the
+route's job. Closing is the route's job too: the channel layer never closes the WebSocket (only
+:class:`~._tunnel.WebSocketByteStream`, which *is* the connection, does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, final
+from typing import TYPE_CHECKING, Any, Protocol, final
 
 import trio
-import trio_websocket
+
+if TYPE_CHECKING:
+    import trio_websocket
 
 __all__ = [
     "AsgiWebSocket",
@@ -114,18 +119,21 @@ class TrioWebSocket:
     """A trio-websocket ``WebSocketConnection``."""
 
     def __init__(self, connection: trio_websocket.WebSocketConnection) -> None:
+        from trio_websocket import ConnectionClosed  # noqa: PLC0415 - optional, see above
+
         self._connection = connection
+        self._connection_closed: type[trio_websocket.ConnectionClosed] = ConnectionClosed
 
     async def send_message(self, message: bytes | str) -> None:
         try:
             await self._connection.send_message(message)
-        except trio_websocket.ConnectionClosed as exc:
+        except self._connection_closed as exc:
             raise _closed(exc) from None
 
     async def receive_message(self) -> bytes | str:
         try:
             message: bytes | str = await self._connection.get_message()
-        except trio_websocket.ConnectionClosed as exc:
+        except self._connection_closed as exc:
             raise _closed(exc) from None
         return message
 
