@@ -1,5 +1,7 @@
 """The deleter: graceful and forced deletes, tombstones, dangling pods, not-found deletes."""
 
+from typing import Any
+
 import trio
 import trio.testing
 
@@ -171,3 +173,19 @@ async def test_dangling_pod_cleanup_gives_up_without_failing_start_up(
         assert "ns/stuck" in provider.pods
         assert h.controller.statistics().dangling_deleted == 0
         assert h.controller.ready.is_set()
+
+
+async def test_a_hung_provider_listing_does_not_hold_up_start_up(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class HungList(FakeProvider):
+        async def get_pods(self) -> list[dict[str, Any]]:
+            await trio.sleep_forever()
+            raise AssertionError("unreachable")
+
+    provider = HungList()
+    async with running(provider, provider_timeout=30) as h:
+        # the dangling-pod cleanup gave up on the listing at its deadline, and pods are served
+        assert 30 <= trio.current_time() < 31
+        h.create(make_pod("web"))
+        await h.wait_for(lambda: h.phase(KEY) == "Running")
