@@ -1,5 +1,6 @@
 """The sync worker: the decision table, provider failures, environment resolution."""
 
+import functools
 from typing import Any
 
 import trio
@@ -7,6 +8,7 @@ import trio.testing
 
 from vk_trio.node import NodeOptions
 from vk_trio.provider import InvalidInputError
+from vk_trio.queue import ItemExponentialFailureRateLimiter
 
 from .fakekube import FakeKube
 from .fakeprovider import FakeProvider
@@ -230,3 +232,21 @@ def test_provider_deadlines_have_defaults() -> None:
     assert options.provider_timeout == 120
     assert options.status_poll_timeout == 10
     assert options.ping_timeout == 10
+
+
+async def test_a_resync_does_not_cut_short_the_back_off_of_a_failing_pod(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    provider = FakeProvider()
+    provider.fail("create_pod", *[RuntimeError("backend down")] * 8)
+    slow = functools.partial(ItemExponentialFailureRateLimiter, 1.0, 1000.0)
+    async with running(provider, resync_period=60, rate_limiter=slow) as h:
+        h.create(make_pod("web"))
+        # retries 1 s doubling: the 8th failure comes at 127 s, the next attempt at 255 s;
+        # the resyncs at 180 and 240 s in between must not add attempts of their own
+        await trio.sleep(130)
+        assert len(provider.called("create_pod")) == 8
+        await trio.sleep(120)  # t = 250
+        assert len(provider.called("create_pod")) == 8
+        await h.wait_for(lambda: h.phase(KEY) == "Running", timeout=60)
+        assert len(provider.called("create_pod")) == 9

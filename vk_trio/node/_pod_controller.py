@@ -308,9 +308,12 @@ class PodController:
             self.sync_queue.add(key)
         elif old is new:
             # a resync: a pod whose last successful pass is not this very object (its create
-            # was never done, or its retries ran out) goes through the provider again
-            if state.last_synced is not new and (
-                (new.get("status") or {}).get("phase") not in TERMINAL_PHASES
+            # was never done, or its retries ran out) goes through the provider again, unless
+            # it is still in its back-off (a resync must not undo the back-off of failing pods)
+            if (
+                state.last_synced is not new
+                and (new.get("status") or {}).get("phase") not in TERMINAL_PHASES
+                and not self.sync_queue.num_requeues(key)
             ):
                 self.sync_queue.add(key)
         else:
