@@ -62,11 +62,6 @@ async def patch_pod_status(
         return None
 
 
-def _is_mapping(value: object) -> bool:
-    # dict first: an exact type check, where the ABC check is slow (once per notification)
-    return isinstance(value, (dict, Mapping))
-
-
 @final
 class StatusWriter:
     """Writes provider status to the API for one node's pods (the status queue's handler)."""
@@ -103,29 +98,41 @@ class StatusWriter:
         return status_patch(api_status, state.provider_pod.get("status") or {}) is not None
 
     def notify(self, pod: dict[str, Any]) -> None:
-        """The provider's report of ``pod`` (its ``notify_pods`` callback)."""
-        if not (_is_mapping(pod) and _is_mapping(pod.get("metadata"))) or not _is_mapping(
-            pod.get("status") or {}
-        ):
-            # dropped here: kept, it would fail every later comparison in the informer handler
-            logger.warning("ignoring a malformed pod notified by the provider: %.200r", pod)
+        """The provider's report of ``pod`` (its ``notify_pods`` callback).
+
+        A malformed report (a pod or metadata that is not a mapping, a status that is not one)
+        is dropped with a log: kept, it would break every later comparison in the informer
+        handler for that pod. The checks cost nothing on the happy path (a ``try`` block, and a
+        ``type() is dict`` test before the slow ABC one).
+        """
+        try:
+            status = pod.get("status")
+            if status is not None and type(status) is not dict and not isinstance(status, Mapping):
+                raise TypeError(f"status is a {type(status).__name__}, not a mapping")
+            key = pod_key(pod)
+            api_pod = self._registry.api.get(key)
+            if api_pod is None:
+                logger.debug("not recording status of %s: not a pod of this node", key)
+                return
+            uid = meta_of(pod).get("uid")
+        except Exception as exc:
+            logger.warning(
+                "ignoring a malformed pod notified by the provider (%s): %.200r", exc, pod
+            )
             return
-        key = pod_key(pod)
-        api_pod = self._registry.api.get(key)
-        if api_pod is None:
-            logger.debug("not recording status of %s: not a pod of this node", key)
-            return
-        uid = meta_of(pod).get("uid")
         if uid and uid != meta_of(api_pod).get("uid"):
             # about an earlier pod of the same name (e.g. a dangling one being deleted)
             logger.debug("not recording status of %s: it is about another pod (uid %s)", key, uid)
             return
-        state = self._registry.state(key)
+        known = self._registry.known
+        state = known.get(key)
+        if state is None:
+            state = known[key] = PodState()
         previous = state.provider_pod
         if (
             previous is not None
             # a plain comparison: a false "different" only costs a queue pass that writes nothing
-            and previous.get("status") == pod.get("status")
+            and previous.get("status") == status
             and meta_of(previous).get("deletionTimestamp") == meta_of(pod).get("deletionTimestamp")
         ):
             return  # nothing new: many notifications collapse into no write at all
