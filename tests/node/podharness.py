@@ -113,21 +113,24 @@ async def running(
     *,
     kube: FakeKube | None = None,
     setup: Callable[[FakeKube], None] | None = None,
+    registry: CollectorRegistry | None = None,
+    node: str = NODE,
+    resync_period: float = 0.0,
     **options: Any,
 ) -> AsyncIterator[Harness]:
     kube = kube or FakeKube()
     if setup is not None:
         setup(kube)
-    factory = InformerFactory(kube)
+    factory = InformerFactory(kube, resync_period=resync_period)
     lookups = ClusterLookups(
         pods=factory.informer(
-            "v1", "pods", all_namespaces=True, field_selector=f"spec.nodeName={NODE}"
+            "v1", "pods", all_namespaces=True, field_selector=f"spec.nodeName={node}"
         ),
         config_maps=factory.informer("v1", "configmaps", all_namespaces=True),
         secrets=factory.informer("v1", "secrets", all_namespaces=True),
         services=factory.informer("v1", "services", all_namespaces=True),
     )
-    registry = CollectorRegistry()
+    registry = CollectorRegistry() if registry is None else registry
     events = ListEvents()
     options.setdefault("now", wall_clock)
     controller = PodController(
@@ -135,8 +138,8 @@ async def running(
         provider,
         lookups,
         events,
-        metrics=PodControllerMetrics(registry),
-        queue_metrics=PrometheusMetricsProvider(registry),
+        metrics=PodControllerMetrics(registry, node=node),
+        queue_metrics=PrometheusMetricsProvider(registry, const_labels={"node": node}),
         **options,
     )
     async with trio.open_nursery() as nursery:

@@ -9,6 +9,7 @@ import trio.testing
 from vk_trio.node._events import EventRecorder
 from vk_trio.node._kube import ApiConnectionError, Forbidden
 
+from .badserver import not_json_error
 from .fakekube import FakeKube
 
 POD = {
@@ -184,3 +185,19 @@ async def test_namespace_defaults_for_cluster_objects(
     event = kube.objects[path]
     assert event["source"] == {"component": "c", "host": "vk"}
     assert event["involvedObject"]["kind"] == "Node"
+
+
+async def test_a_2xx_that_is_not_json_drops_one_event_not_the_writer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    kube.fail_next("create", not_json_error())
+    recorder = EventRecorder(kube, component="c")
+
+    def record_two() -> None:
+        recorder.record(POD, "Normal", "First", "lost")
+        recorder.record(POD, "Normal", "Second", "written")
+
+    await run_until_written(recorder, record_two)
+    assert recorder.statistics().failed == 1
+    assert len(events(kube)) == 1  # the one that got the HTML was dropped, the other written

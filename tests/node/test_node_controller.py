@@ -15,6 +15,7 @@ from vk_trio.node._node_controller import PING_FAILED_REASON, REGISTER_BACKOFF, 
 from vk_trio.node._node_object import build_node
 from vk_trio.node._node_status import LAST_APPLIED_STATUS_ANNOTATION
 
+from .badserver import not_json_error
 from .fakekube import FakeKube
 
 NODE_PATH = "/api/v1/nodes/vk"
@@ -312,3 +313,84 @@ async def test_lease_update_conflict_rereads_at_once(
             kube.fail_next("update", Conflict("changed", status_code=409))
         await lease.sync()  # five conflicts in a row: this sync fails, the next one renews
         assert lease.statistics().failures == 1
+
+
+async def test_status_conflicts_give_up_after_five_attempts(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        before = len(kube.calls("patch", "/nodes/vk/status"))
+        for _ in range(5):
+            kube.fail_next("patch", Conflict("changed", status_code=409))
+        start = trio.current_time()
+        with pytest.raises(Conflict):
+            await controller.update_status()
+        # four short waits of 10-11 ms between the five attempts (the one back-off helper)
+        assert 0.04 <= trio.current_time() - start <= 0.045
+    assert len(kube.calls("patch", "/nodes/vk/status")) - before == 5
+
+
+async def test_a_2xx_that_is_not_json_does_not_stop_the_loop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    lease = controller._lease
+    assert lease is not None
+    async with running(controller):
+        kube.fail_next("get", not_json_error(), lambda p: p == NODE_PATH)
+        kube.fail_next("update", not_json_error(), lambda p: p == LEASE_PATH)
+        await trio.sleep(61)
+        assert controller.statistics().status_failures == 1
+        assert lease.statistics().failures == 1
+        renewals = lease.statistics().renewals
+        await trio.sleep(60)
+        assert controller.statistics().status_updates == 1
+        assert lease.statistics().renewals > renewals
+
+
+async def test_a_malformed_node_status_from_the_provider_does_not_stop_the_loop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        controller.notify_node_status({"status": "garbage"})
+        await trio.sleep(1)
+        assert controller.statistics().status_failures == 1
+        good = node_object()
+        good["status"]["conditions"][0]["message"] = "fine again"
+        controller.notify_node_status(good)
+        await trio.sleep(5)  # at least the back-off after the failure
+        first = kube.objects[NODE_PATH]["status"]["conditions"][0]
+        assert first["message"] == "fine again"
+
+
+async def test_a_hung_ping_times_out_by_default(autojump_clock: trio.testing.MockClock) -> None:
+    """Without a default ping timeout a provider that hangs kept the node Ready and its Lease
+    renewed for ever."""
+    kube = FakeKube()
+    hung = trio.Event()
+
+    async def ping() -> None:
+        if hung.is_set():
+            await trio.sleep_forever()
+
+    controller = NodeController(kube, node_object(), ping=ping, now=WallClock())
+    lease = controller.lease_controller
+    assert lease is not None
+    async with running(controller):
+        controller.mark_ready()
+        await trio.sleep(1)
+        assert conditions(kube)["Ready"]["status"] == "True"
+        hung.set()
+        await trio.sleep(120)
+        ready = conditions(kube)["Ready"]
+        assert ready["status"] == "False"
+        assert ready["reason"] == PING_FAILED_REASON
+        assert "did not answer within 10s" in ready["message"]
+        renewals = lease.statistics().renewals
+        await trio.sleep(60)
+        assert lease.statistics().renewals == renewals  # no renewals while the ping hangs

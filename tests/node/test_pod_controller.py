@@ -1,14 +1,14 @@
-"""The pod controller: the decision table, status writes, deletions, restarts (unit level)."""
+"""The pod controller's wiring: informer to queues to workers, start-up, shutdown, metrics."""
 
 import trio
 import trio.testing
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-from vk_trio.kube import Gone
-from vk_trio.provider import InvalidInputError
+from vk_trio.node import PodControllerMetrics
 
 from .fakekube import FakeKube
-from .fakeprovider import FakeProvider, PolledProvider
-from .podharness import make_pod, pod_path, running
+from .fakeprovider import FakeProvider
+from .podharness import NODE, make_pod, pod_path, running
 
 KEY = "ns/web"
 
@@ -52,262 +52,6 @@ async def test_first_enqueue_is_not_rate_limited(autojump_clock: trio.testing.Mo
         assert trio.current_time() - start < 1
 
 
-async def test_label_change_updates_and_status_change_does_not(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        pod["metadata"]["labels"]["tier"] = "front"
-        h.create(pod)
-        await h.wait_for(lambda: provider.called("update_pod") == [KEY])
-        assert h.events.reasons(KEY)[-1] == "ProviderUpdateSuccess"
-        assert provider.pods[KEY]["metadata"]["labels"]["tier"] == "front"
-        # a third party changes only the status: no provider call, the provider's status wins
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        pod["status"]["phase"] = "Unknown"
-        h.create(pod)
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        assert provider.called("update_pod") == [KEY]
-        assert len(provider.called("create_pod")) == 1
-
-
-async def test_a_running_pod_is_remembered_once(autojump_clock: trio.testing.MockClock) -> None:
-    """After the echo of our status write, what the controller remembers of the pod is the
-    cache's own object, not a second copy of it (memory per pod at 10,000 pods)."""
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        await h.wait_for(
-            lambda: (
-                (c := h.controller._pods.get(KEY)) is not None
-                and c["status"].get("phase") == "Running"
-            )
-        )
-        cached = h.controller._pods.get(KEY)
-        assert cached is not None
-        state = h.controller._known[KEY]
-        assert state.last_synced is cached
-        assert state.last_write is not None
-        assert state.last_write.result is cached["status"]
-        # the next status change is still written (the shared objects are not mutated)
-        assert provider.callback is not None
-        changed = dict(provider.pods[KEY])
-        changed["status"] = {**changed["status"], "message": "busy"}
-        provider.callback(changed)
-        await h.wait_for(lambda: (h.api_pod(KEY) or {})["status"].get("message") == "busy")
-        assert cached["status"].get("message") is None
-        assert provider.called("update_pod") == []
-
-
-async def test_status_is_written_only_when_it_differs(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        await trio.sleep(1)
-        writes = len(h.kube.calls("patch", "/status"))
-        assert provider.callback is not None
-        for _ in range(10):
-            provider.callback(dict(provider.pods[KEY]))  # the same status again and again
-        await trio.sleep(1)
-        assert len(h.kube.calls("patch", "/status")) == writes
-        # a new status, notified many times, is one write
-        changed = dict(provider.pods[KEY])
-        changed["status"] = {**changed["status"], "message": "busy"}
-        for _ in range(10):
-            provider.callback(changed)
-        await trio.sleep(1)
-        assert len(h.kube.calls("patch", "/status")) == writes + 1
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        assert pod["status"]["message"] == "busy"
-
-
-async def test_provider_status_never_touches_metadata(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        stale = dict(provider.pods[KEY])
-        stale["metadata"] = {**stale["metadata"], "labels": {"stale": "yes"}, "finalizers": ["x"]}
-        stale["status"] = {**stale["status"], "message": "new"}
-        assert provider.callback is not None
-        provider.callback(stale)
-        await trio.sleep(1)
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        assert pod["status"]["message"] == "new"
-        assert pod["metadata"]["labels"] == {"app": "web"}
-        assert "finalizers" not in pod["metadata"]
-
-
-async def test_graceful_delete_ends_when_containers_terminate(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        await h.kube.delete(pod_path("ns", "web"), grace_period_seconds=30)
-        took = await h.wait_for(lambda: h.api_pod(KEY) is None)
-        assert took < 1  # the Go version waits the full 30 s
-        assert provider.called("delete_pod") == [KEY]
-        assert "ProviderDeleteSuccess" in h.events.reasons(KEY)
-        # the terminal status was written before the object went away
-        statuses = [r.body["status"] for r in h.kube.calls("patch", "/pods/web/status")]
-        assert statuses[-1]["phase"] == "Succeeded"
-        final = h.kube.calls("delete", "/pods/web")[-1]
-        assert final.params["grace_period_seconds"] == 0
-        assert final.params["uid"]
-
-
-async def test_graceful_delete_ends_at_the_grace_period_at_the_latest(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    provider.notify_on_delete = False  # the provider never reports the containers stopped
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        await h.kube.delete(pod_path("ns", "web"), grace_period_seconds=30)
-        took = await h.wait_for(lambda: h.api_pod(KEY) is None)
-        assert 29 <= took <= 31
-
-
-async def test_deleting_a_pod_with_nothing_running_is_immediate(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    provider.fail("create_pod", *[RuntimeError("backend full")] * 100)
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: len(provider.called("create_pod")) >= 2)
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        assert pod["status"]["reason"] == "ProviderFailed"
-        assert pod["status"]["message"] == "backend full"
-        assert pod["status"]["phase"] == "Pending"
-        assert "ProviderCreateFailed" in h.events.reasons(KEY)
-        await h.kube.delete(pod_path("ns", "web"), grace_period_seconds=30)
-        took = await h.wait_for(lambda: h.api_pod(KEY) is None)
-        assert took < 1
-        assert "ProviderDeleteSuccess" not in h.events.reasons(KEY)
-
-
-async def test_force_delete_reaches_the_provider_without_events(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        await h.kube.delete(pod_path("ns", "web"), grace_period_seconds=0)
-        await h.wait_for(lambda: KEY not in provider.pods)
-        assert h.events.reasons(KEY) == ["ProviderCreateSuccess"]
-
-
-async def test_tombstone_deletes_reach_the_provider(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        h.kube.vanish(pod_path("ns", "web"))  # deleted while the watch was down
-        h.kube.break_watch("/api/v1/pods", Gone("too old resource version", status_code=410))
-        await h.wait_for(lambda: KEY not in provider.pods)
-        assert provider.called("delete_pod") == [KEY]
-
-
-async def test_restricted_restart_policy_makes_provider_failure_terminal(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    provider.fail("create_pod", RuntimeError("no capacity"))
-    async with running(provider) as h:
-        h.create(make_pod("web", restartPolicy="Never"))
-        await h.wait_for(lambda: h.phase(KEY) == "Failed")
-        await trio.sleep(10)
-        assert len(provider.called("create_pod")) == 1  # terminal in the API: not retried
-
-
-async def test_invalid_input_is_not_retried(autojump_clock: trio.testing.MockClock) -> None:
-    provider = FakeProvider()
-    provider.fail("create_pod", InvalidInputError("unsupported volume type"))
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: "ProviderCreateFailed" in h.events.reasons(KEY))
-        await trio.sleep(30)
-        assert len(provider.called("create_pod")) == 1
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        assert pod["status"]["reason"] == "ProviderFailed"
-
-
-async def test_provider_failures_are_retried_with_backoff(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    provider.fail("create_pod", *[RuntimeError("flaky")] * 5)
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        assert len(provider.called("create_pod")) == 6
-        assert h.events.reasons(KEY).count("ProviderCreateFailed") == 5
-        assert h.events.reasons(KEY)[-1] == "ProviderCreateSuccess"
-
-
-async def test_dangling_pods_are_matched_by_uid(autojump_clock: trio.testing.MockClock) -> None:
-    provider = FakeProvider()
-    stale_same_name = make_pod("keep-name")
-    stale_same_name["metadata"]["uid"] = "old-uid"
-    provider.pods["ns/keep-name"] = stale_same_name
-    provider.pods["ns/gone"] = make_pod("gone")
-    alive = make_pod("alive")
-
-    def setup(kube: FakeKube) -> None:
-        stored = kube.put(pod_path("ns", "alive"), alive)
-        provider.pods["ns/alive"] = {**alive, "metadata": stored["metadata"]}
-        kube.put(pod_path("ns", "keep-name"), make_pod("keep-name"))  # a new uid
-
-    async with running(provider, setup=setup) as h:
-        # cleanup ran before the controller was ready
-        assert sorted(provider.called("delete_pod")) == ["ns/gone", "ns/keep-name"]
-        assert h.controller.statistics().dangling_deleted == 2
-        await h.wait_for(lambda: "ns/keep-name" in provider.pods)
-        assert provider.pods["ns/keep-name"]["metadata"]["uid"] != "old-uid"
-        assert provider.called("delete_pod").count("ns/alive") == 0
-
-
-async def test_status_of_an_earlier_pod_with_the_same_name_is_ignored(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    stale = make_pod("web")
-    stale["metadata"]["uid"] = "old-uid"
-    provider.pods[KEY] = stale
-
-    def setup(kube: FakeKube) -> None:
-        kube.put(pod_path("ns", "web"), make_pod("web"))
-
-    async with running(provider, setup=setup) as h:
-        # the dangling cleanup deleted the old pod; its terminal status must not land on the new
-        assert provider.called("delete_pod") == [KEY]
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        await trio.sleep(5)
-        assert h.phase(KEY) == "Running"
-
-
 async def test_restart_recreates_and_leaves_terminal_pods(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -331,74 +75,6 @@ async def test_restart_recreates_and_leaves_terminal_pods(
         assert h.events.reasons("ns/done") == []
         assert h.kube.calls("patch", "/pods/done/") == []
         assert h.events.reasons("ns/running") == ["ProviderCreateSuccess"]
-
-
-async def test_running_pod_deleted_while_down_respects_its_deadline(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-    provider.notify_on_delete = False
-
-    def setup(kube: FakeKube) -> None:
-        pod = make_pod("web")
-        pod["status"] = {
-            "phase": "Running",
-            "containerStatuses": [{"name": "c", "state": {"running": {}}}],
-        }
-        pod["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:20Z"  # 20 s from t=0
-        pod["metadata"]["deletionGracePeriodSeconds"] = 30
-        kube.put(pod_path("ns", "web"), pod)
-
-    async with running(provider, setup=setup) as h:
-        took = await h.wait_for(lambda: h.api_pod(KEY) is None)
-        assert 19 <= took <= 21
-        assert "ProviderDeleteFailed" in h.events.reasons(KEY)  # the fresh provider: NotFound
-
-
-async def test_polled_provider(autojump_clock: trio.testing.MockClock) -> None:
-    provider = PolledProvider()
-    async with running(provider, status_poll_interval=5) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: provider.called("create_pod") == [KEY])
-        took = await h.wait_for(lambda: h.phase(KEY) == "Running")
-        assert took <= 5.1
-        await h.kube.delete(pod_path("ns", "web"), grace_period_seconds=30)
-        took = await h.wait_for(lambda: h.api_pod(KEY) is None)
-        assert took < 1  # the wrapper reports the pod terminated at once
-        writes = [r.body["status"] for r in h.kube.calls("patch", "/pods/web/status")]
-        assert writes[-1]["phase"] == "Succeeded"
-        assert writes[-1]["reason"] == "Terminated"
-
-
-async def test_polled_provider_lost_pod_is_failed(autojump_clock: trio.testing.MockClock) -> None:
-    provider = PolledProvider()
-    async with running(provider, status_poll_interval=5) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        del provider.pods[KEY]  # the backend lost it
-        await h.wait_for(lambda: h.phase(KEY) == "Failed")
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        assert pod["status"]["reason"] == "NotFound"
-        terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
-        assert terminated["exitCode"] == -137
-
-
-async def test_provider_initiated_deletion(autojump_clock: trio.testing.MockClock) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web"))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        evicted = dict(provider.pods[KEY])
-        evicted["metadata"] = {
-            **evicted["metadata"],
-            "deletionTimestamp": "2023-12-31T00:00:00Z",
-            "deletionGracePeriodSeconds": 30,
-        }
-        assert provider.callback is not None
-        provider.callback(evicted)
-        await h.wait_for(lambda: bool(h.kube.calls("delete", "/pods/web")))
-        assert h.kube.calls("delete", "/pods/web")[0].params["grace_period_seconds"] == 0
 
 
 async def test_graceful_shutdown_finishes_in_flight_calls_and_flushes_status(
@@ -438,67 +114,61 @@ async def test_metrics_are_exported(autojump_clock: trio.testing.MockClock) -> N
         h.create(make_pod("web"))
         await h.wait_for(lambda: h.phase(KEY) == "Running")
         get = h.registry.get_sample_value
+        node = {"node": NODE}
         assert (
-            get("vk_provider_call_duration_seconds_count", {"method": "create_pod", "result": "ok"})
+            get(
+                "vk_provider_call_duration_seconds_count",
+                {**node, "method": "create_pod", "result": "ok"},
+            )
             == 1
         )
-        assert get("vk_pod_sync_duration_seconds_count", {"result": "ok"}) == 1
-        assert get("vk_pod_status_update_duration_seconds_count", {"result": "ok"}) == 1
-        assert get("workqueue_adds_total", {"name": "pod_sync"}) == 1
-        assert get("vk_pod_status_writes_total", {"outcome": "written"}) == 1
-        assert get("workqueue_depth", {"name": "pod_status"}) == 0
+        assert get("vk_pod_sync_duration_seconds_count", {**node, "result": "ok"}) == 1
+        assert get("vk_pod_status_update_duration_seconds_count", {**node, "result": "ok"}) == 1
+        assert get("workqueue_adds_total", {**node, "name": "pod_sync"}) == 1
+        assert get("vk_pod_status_writes_total", {**node, "outcome": "written"}) == 1
+        assert get("workqueue_depth", {**node, "name": "pod_status"}) == 0
 
 
-def config_map(name: str, data: dict[str, str]) -> dict[str, object]:
-    return {"metadata": {"name": name, "namespace": "ns"}, "data": data}
-
-
-CM_ENV = [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "a"}}}]
-
-
-async def test_env_failures_leave_events_and_a_status_reason(
+async def test_two_controllers_in_one_process_export_their_series_apart(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    provider = FakeProvider()
-    async with running(provider) as h:
-        h.create(make_pod("web", env=CM_ENV))
-        await h.wait_for(lambda: h.events.reasons(KEY).count("MandatoryConfigMapNotFound") >= 3)
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        assert pod["status"]["reason"] == "CreateContainerConfigError"
-        assert pod["status"]["message"] == 'configmap "cfg" not found'
-        assert provider.called("create_pod") == []
-        # the reason is written once, not on every retry
-        assert len(h.kube.calls("patch", "/pods/web/status")) == 1
-        h.kube.put("/api/v1/namespaces/ns/configmaps/cfg", config_map("cfg", {"a": "1"}))
-        await h.wait_for(lambda: h.phase(KEY) == "Running", timeout=600)
-        env = provider.pods[KEY]["spec"]["containers"][0]["env"]
-        assert env == [{"name": "A", "value": "1"}]
-        pod = h.api_pod(KEY)
-        assert pod is not None
-        assert "reason" not in pod["status"]  # the provider's status replaced it
+    """Many nodes per process: two controllers on one registry (and one API server) do not clash
+    (the second used to raise DuplicateTimeseries) and a scrape shows each node's series."""
+    registry = CollectorRegistry()
+    kube = FakeKube()
+    first, second = FakeProvider(), FakeProvider()
+    async with (
+        running(first, kube=kube, registry=registry) as h1,
+        running(second, kube=kube, registry=registry, node="vk-2") as h2,
+    ):
+        h1.create(make_pod("web"))
+        h2.create(make_pod("db", node="vk-2"))
+        h2.create(make_pod("cache", node="vk-2"))
+        await h1.wait_for(lambda: h1.phase(KEY) == "Running")
+        await h2.wait_for(lambda: h2.phase("ns/db") == "Running" == h2.phase("ns/cache"))
+        assert first.called("create_pod") == [KEY]
+        assert sorted(second.called("create_pod")) == ["ns/cache", "ns/db"]
+        scrape = generate_latest(registry).decode()
+        for node, count in ((NODE, 1), ("vk-2", 2)):
+            assert f'workqueue_adds_total{{name="pod_sync",node="{node}"}} {count}.0' in scrape
+            assert (
+                f'vk_provider_call_duration_seconds_count{{method="create_pod",node="{node}",'
+                f'result="ok"}} {count}.0' in scrape
+            )
+            assert (
+                f'vk_pod_status_writes_total{{node="{node}",outcome="written"}} {count}.0' in scrape
+            )
 
 
-async def test_config_caches_are_synced_before_the_first_sync(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    provider = FakeProvider()
-
-    def setup(kube: FakeKube) -> None:
-        kube.put("/api/v1/namespaces/ns/configmaps/cfg", config_map("cfg", {"a": "1"}))
-        kube.put(pod_path("ns", "web"), make_pod("web", env=CM_ENV))
-        kube.slow_paths["/configmaps"] = 5.0  # the config-map cache lags far behind the pods
-
-    async with running(provider, setup=setup) as h:
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        assert h.events.reasons(KEY) == ["ProviderCreateSuccess"]
-        assert len(provider.called("create_pod")) == 1
-
-
-async def test_env_resolution_can_be_turned_off(autojump_clock: trio.testing.MockClock) -> None:
-    provider = FakeProvider()
-    async with running(provider, resolve_env=False) as h:
-        h.create(make_pod("web", env=CM_ENV))
-        await h.wait_for(lambda: h.phase(KEY) == "Running")
-        env = provider.pods[KEY]["spec"]["containers"][0]["env"]
-        assert env == CM_ENV
+def test_metrics_of_two_nodes_share_the_default_registry() -> None:
+    first = PodControllerMetrics(node="metrics-test-a")
+    second = PodControllerMetrics(node="metrics-test-b")  # used to raise DuplicateTimeseries
+    first.count_status("written")
+    second.count_status("skipped")
+    get = REGISTRY.get_sample_value
+    labels = {"node": "metrics-test-a", "outcome": "written"}
+    assert get("vk_pod_status_writes_total", labels) == 1
+    assert get("vk_pod_status_writes_total", {"node": "metrics-test-b", "outcome": "skipped"}) == 1
+    first.close()
+    second.close()
+    assert get("vk_pod_status_writes_total", labels) is None

@@ -4,7 +4,7 @@ from typing import Any
 
 import trio
 import trio.testing
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from vk_trio.node import NodeOptions, Taint, VirtualNode
 from vk_trio.provider import LateResourceLookup, NodeCallback
@@ -167,3 +167,51 @@ async def test_events_go_through_their_own_client(autojump_clock: trio.testing.M
     assert not [p for p in kube.objects if "/events/" in p]
     events = [o for p, o in event_kube.objects.items() if "/events/" in p]
     assert [e["reason"] for e in events] == ["ProviderCreateSuccess"]
+
+
+async def test_two_nodes_in_one_process_keep_their_metrics_apart(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Two VirtualNodes on one registry (the second used to raise DuplicateTimeseries): a scrape
+    shows each node's pod-controller and queue series apart, and a stopped node's go away."""
+    kube = FakeKube()
+    registry = CollectorRegistry()
+    providers = {"vk": FakeProvider(), "vk-2": FakeProvider()}
+    nodes = {
+        name: VirtualNode(
+            NodeOptions(node_name=name, provider_name="fake"),
+            kube,
+            provider,
+            registry=registry,
+            now=wall_clock,
+        )
+        for name, provider in providers.items()
+    }
+    get = registry.get_sample_value
+    async with trio.open_nursery() as nursery:
+        await nursery.start(nodes["vk-2"].run)
+        async with trio.open_nursery() as first:
+            await first.start(nodes["vk"].run)
+            kube.put(pod_path("ns", "a"), make_pod("a", node="vk"))
+            for name in ("b", "c"):
+                kube.put(pod_path("ns", name), make_pod(name, node="vk-2"))
+            with trio.fail_after(60):
+                while not all(
+                    kube.objects[pod_path("ns", n)]["status"].get("phase") == "Running"
+                    for n in ("a", "b", "c")
+                ):
+                    with trio.move_on_after(0.01):
+                        await kube.changed.wait()
+            assert providers["vk"].called("create_pod") == ["ns/a"]
+            assert sorted(providers["vk-2"].called("create_pod")) == ["ns/b", "ns/c"]
+            scrape = generate_latest(registry).decode()
+            for node_name, count in (("vk", 1), ("vk-2", 2)):
+                adds = f'workqueue_adds_total{{name="pod_sync",node="{node_name}"}} {count}.0'
+                assert adds in scrape
+                sync = f'vk_pod_sync_duration_seconds_count{{node="{node_name}",result="ok"}}'
+                assert f"{sync} {count}.0" in scrape
+            nodes["vk"].stop()  # run() returns, and the first nursery with it
+        assert get("vk_pod_sync_duration_seconds_count", {"node": "vk", "result": "ok"}) is None
+        assert get("workqueue_adds_total", {"node": "vk", "name": "pod_sync"}) is None
+        assert get("workqueue_adds_total", {"node": "vk-2", "name": "pod_sync"}) == 2
+        nodes["vk-2"].stop()

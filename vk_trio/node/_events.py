@@ -18,16 +18,16 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
-from typing import Any, Final, final
+from typing import Any, Final, Protocol, final
 
 import attrs
 import trio
 
 from ..util import Backoff, Now, format_time, retry, utc_now
-from ._kube import AlreadyExists, ApiError, KubeApi, NotFound, PatchType, is_transient
+from ._kube import AlreadyExists, KubeApi, NotFound, PatchType, is_transient
 from ._kube import resource_path as _path
 
-__all__ = ["NORMAL", "WARNING", "EventRecorder", "EventRecorderStatistics"]
+__all__ = ["NORMAL", "WARNING", "EventRecorder", "EventRecorderStatistics", "EventSink"]
 
 logger = logging.getLogger("vk_trio.node.events")
 
@@ -37,6 +37,12 @@ WRITE_BACKOFF: Final = Backoff(0.5, factor=2.0, cap=10.0)
 """Waits between attempts at an event write that failed transiently."""
 
 _Key = tuple[str, str, str, str, str, str, str]
+
+
+class EventSink(Protocol):
+    """Where pod events go (an :class:`EventRecorder`)."""
+
+    def record(self, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None: ...
 
 
 @final
@@ -240,7 +246,7 @@ class EventRecorder:
                 retryable=is_transient,
                 max_attempts=self._max_attempts,
             )
-        except ApiError as exc:
+        except Exception as exc:  # not only ApiError: nothing a server sends ends the writer
             self._failed += 1
             logger.warning(
                 "could not write event %s for %s/%s: %s",

@@ -22,7 +22,7 @@ import attrs
 import trio
 
 from ..util import Backoff, Now, format_micro_time, retry, utc_now
-from ._kube import AlreadyExists, ApiError, Conflict, KubeApi, NotFound, resource_path
+from ._kube import AlreadyExists, Conflict, KubeApi, NotFound, resource_path
 from ._ping import PingController
 
 __all__ = ["LEASE_NAMESPACE", "RENEW_BACKOFF", "LeaseController", "LeaseStatistics"]
@@ -141,9 +141,9 @@ class LeaseController:
                 return _Outcome.UNHEALTHY
         try:
             await self._renew()
-        except ApiError as exc:
+        except Exception as exc:  # not only ApiError: e.g. a 2xx that is not JSON
             self._failures += 1
-            logger.warning("could not renew lease %s/%s: %s", LEASE_NAMESPACE, self._name, exc)
+            logger.warning("could not renew lease %s/%s: %r", LEASE_NAMESPACE, self._name, exc)
             return _Outcome.FAILED
         return _Outcome.RENEWED
 

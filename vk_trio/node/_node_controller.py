@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, Final, Protocol, final
@@ -57,6 +58,13 @@ _WATCH_REOPEN_DELAY: Final = 1.0
 WATCH_BACKOFF: Final = Backoff(1.0, factor=2.0, cap=30.0, jitter=0.2)
 """Waits after failed watches of the own Node (1, 2, 4 ... 30 s, jittered)."""
 
+# after a failed status update: wait before the next one (a flood of provider notifications
+# must not turn a persistent failure into a busy loop)
+_LOOP_BACKOFF: Final = Backoff(1.0, factor=2.0, cap=30.0, jitter=0.1)
+DEFAULT_PING_TIMEOUT: Final = 10.0
+"""A ping that has not answered by the next round (the default interval) counts as failed: a
+hung provider makes the node NotReady and stops Lease renewals instead of renewing for ever."""
+
 
 class NodeApi(KubeApi, ListWatchClient, Protocol):
     """What the node controller needs: the REST verbs and a watch (of its own Node)."""
@@ -87,7 +95,7 @@ class NodeController:
         *,
         ping: Callable[[], Awaitable[None]] | None = None,
         ping_interval: float = 10.0,
-        ping_timeout: float | None = None,
+        ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
         status_interval: float = 60.0,
         lease: bool = True,
         lease_duration_seconds: int = 40,
@@ -268,20 +276,32 @@ class NodeController:
             await trio.sleep(_WATCH_REOPEN_DELAY)
 
     async def _loop(self) -> None:
+        """Keep the status fresh. Nothing a server or a provider sends ends this loop: any
+        failure (an API error, a 2xx that is not JSON, a malformed node status from the
+        provider) is logged and counted, and the next attempt waits a back-off first."""
+        failures_in_a_row = 0
+        not_before = -math.inf
         while True:
             with trio.move_on_after(self._interval):
                 await self._wakeup.wait()
+            await trio.sleep_until(not_before)  # after a failure: not sooner than its back-off
             self._wakeup = trio.Event()
-            pending, self._pending = self._pending, None
-            if pending is not None:
-                self._apply_notification(pending)
             try:
+                pending, self._pending = self._pending, None
+                if pending is not None:
+                    self._apply_notification(pending)
                 await self.update_status()
-            except ApiError as exc:
+            except Exception as exc:
                 self._failures += 1
-                logger.warning("updating status of node %s failed: %s", self._name, exc)
+                failures_in_a_row += 1
+                logger.warning("updating status of node %s failed: %r", self._name, exc)
+                not_before = trio.current_time() + _LOOP_BACKOFF.delay(failures_in_a_row)
+            else:
+                failures_in_a_row = 0
 
     def _apply_notification(self, node: Mapping[str, Any]) -> None:
+        if not isinstance(node, Mapping) or not isinstance(node.get("status", {}), Mapping):
+            raise TypeError(f"the provider notified a malformed node: {node!r:.200}")
         if "status" in node:
             self._node["status"] = copy.deepcopy(node["status"])
         meta = node.get("metadata") or {}

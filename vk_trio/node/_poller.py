@@ -7,6 +7,11 @@ exit code -137) unless it is young and not running yet (it may still be starting
 itself deleted it. A pod deleted through :meth:`StatusPoller.delete_pod` is reported terminated at
 once (``Succeeded``/``Terminated``), since no notification would tell us otherwise.
 
+Pods are polled ``concurrency`` (10) at a time, each call bounded by ``timeout`` (10 s): the Go
+version polls one pod after the other, so one hung ``get_pod_status`` stops every pod's status.
+A call that times out or fails is logged and asked again on the next pass; a malformed status is
+logged and skipped (it never ends the poller).
+
 Differences from the Go version: the "deleted by us" set is cleared once the pod is gone from the
 API by any path (the Go version leaks entries for pods removed via the informer or the dangling
 cleanup, which then mask a later pod of the same name), and the terminal container state replaces
@@ -17,7 +22,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, cast, final
 
 import trio
@@ -69,14 +75,21 @@ class StatusPoller:
         list_pods: Callable[[], list[dict[str, Any]]],
         *,
         interval: float = 5.0,
+        concurrency: int = 10,
+        timeout: float | None = 10.0,
         now: Now = utc_now,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("status poll concurrency must be greater than 0")
         self._provider = provider
         self._list_pods = list_pods
         self._interval = interval
+        self._concurrency = concurrency
+        self._timeout = math.inf if timeout is None else timeout
         self._now = now
         self._callback: Callable[[dict[str, Any]], None] | None = None
         self._deleted: set[str] = set()
+        self._warned = False
         self.passes = 0
 
     def notify_pods(self, callback: Callable[[dict[str, Any]], None]) -> None:
@@ -92,6 +105,10 @@ class StatusPoller:
         self._deleted.add(key)
         try:
             await self._provider.delete_pod(cast("Pod", pod))
+        except Exception as exc:
+            if not is_not_found(exc):  # a pod the provider does not have is deleted too
+                self._deleted.discard(key)
+                raise
         except BaseException:
             self._deleted.discard(key)
             raise
@@ -121,28 +138,65 @@ class StatusPoller:
         task_status.started()
         while True:
             await trio.sleep(self._interval)
-            await self.poll_once()
+            try:
+                await self.poll_once()
+            except Exception as exc:  # nothing a provider returns ends the poller
+                logger.warning("status poll failed: %r", exc)
 
     async def poll_once(self) -> None:
-        """One pass over every non-terminal pod of the node."""
+        """One pass over every non-terminal pod of the node, ``concurrency`` pods at a time: a
+        provider call that hangs holds up one pod (until ``timeout``), not the others."""
         self.passes += 1
-        for pod in self._list_pods():
-            status: Mapping[str, Any] = pod.get("status") or {}
-            if status.get("phase") in _TERMINAL:
-                continue
-            meta = pod.get("metadata") or {}
-            namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        pods = iter(self._list_pods())  # shared by the workers: each pod is polled once
+        async with trio.open_nursery() as nursery:
+            for _ in range(self._concurrency):
+                nursery.start_soon(self._poll_worker, pods)
+
+    async def _poll_worker(self, pods: Iterator[dict[str, Any]]) -> None:
+        for pod in pods:
             try:
+                await self._poll_pod(pod)
+            except Exception as exc:  # e.g. a malformed status from the provider
+                logger.warning("could not report the status of pod %s: %r", pod_key(pod), exc)
+
+    async def _poll_pod(self, pod: dict[str, Any]) -> None:
+        status: Mapping[str, Any] = pod.get("status") or {}
+        if status.get("phase") in _TERMINAL:
+            return
+        meta = pod.get("metadata") or {}
+        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        try:
+            with trio.fail_after(self._timeout):
                 reported = await self._provider.get_pod_status(namespace, name)
-            except Exception as exc:
-                if not is_not_found(exc):
-                    logger.warning("could not get status of pod %s/%s: %s", namespace, name, exc)
-                    continue
-                reported = None
-            if reported is not None:
-                self._notify({**pod, "status": pod_status_to_dict(reported)})
-                continue
-            self._missing(pod, status)
+        except trio.TooSlowError:
+            logger.warning(
+                "get_pod_status of pod %s/%s did not answer within %gs",
+                namespace,
+                name,
+                self._timeout,
+            )
+            return
+        except Exception as exc:
+            if not is_not_found(exc):
+                logger.warning("could not get status of pod %s/%s: %s", namespace, name, exc)
+                return
+            reported = None
+        else:
+            if reported is None:
+                self._contract_violation()
+        if reported is not None:
+            self._notify({**pod, "status": pod_status_to_dict(reported)})
+            return
+        self._missing(pod, status)
+
+    def _contract_violation(self) -> None:
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "provider %s.get_pod_status returned None for an unknown pod; the protocol says "
+                "to raise vk_trio.provider.NotFoundError (treated as not found; logged once)",
+                type(self._provider).__name__,
+            )
 
     def _missing(self, pod: dict[str, Any], status: Mapping[str, Any]) -> None:
         key = pod_key(pod)

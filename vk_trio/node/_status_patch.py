@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from vk_trio.util import Now, utc_now
+
 from ._pod_conditions import desired_conditions
 from ._podutil import normalized
-from ._time import Now, utc_now
 
 __all__ = [
     "PRESERVED_STATUS_FIELDS",

@@ -41,9 +41,14 @@ from ..util import Now, utc_now
 from ._events import EventRecorder, EventRecorderStatistics
 from ._kube import KubeApi
 from ._metrics import PodControllerMetrics
-from ._node_controller import NodeController, NodeControllerStatistics
+from ._node_controller import DEFAULT_PING_TIMEOUT, NodeController, NodeControllerStatistics
 from ._node_object import EXCLUDE_FROM_LOAD_BALANCERS_LABEL, Taint, build_node
-from ._pod_controller import PodController, PodControllerStatistics
+from ._pod_controller import (
+    DEFAULT_PROVIDER_TIMEOUT,
+    DEFAULT_STATUS_POLL_TIMEOUT,
+    PodController,
+    PodControllerStatistics,
+)
 from ._resources import ClusterLookups
 
 __all__ = ["NodeClient", "NodeOptions", "VirtualNode", "VirtualNodeStatistics"]
@@ -82,11 +87,15 @@ class NodeOptions:
     ``full_resync_period``        ``60``      informer resync period, seconds
     ``resolve_env``               ``True``    resolve env before calling the provider
     ``ping_interval``             ``10``      seconds between provider pings
-    ``ping_timeout``              ``None``    a ping slower than this counts as failed
+    ``ping_timeout``              ``10``      a ping slower than this counts as failed
+                                              (``None``: never)
     ``status_interval``           ``60``      seconds between node status heartbeats
     ``lease_duration_seconds``    ``40``      the Lease's duration (renewed every quarter)
     ``status_poll_interval``      ``5``       status polling of providers without notify_pods
     ``shutdown_timeout``          ``10``      bound for in-flight work and status flush on stop
+    ``provider_timeout``          ``120``     deadline of each provider pod call; past it the
+                                              call is cancelled and retried (``None``: none)
+    ``status_poll_timeout``       ``10``      deadline of each polled ``get_pod_status``
     ``load_balancer_exclusion``   ``True``    label the Node so that service controllers keep it
                                               out of cloud load-balancer pools
                                               (``--load-balancer-exclusion``; see below)
@@ -114,11 +123,13 @@ class NodeOptions:
     full_resync_period: float = 60.0
     resolve_env: bool = True
     ping_interval: float = 10.0
-    ping_timeout: float | None = None
+    ping_timeout: float | None = DEFAULT_PING_TIMEOUT
     status_interval: float = 60.0
     lease_duration_seconds: int = 40
     status_poll_interval: float = 5.0
     shutdown_timeout: float = 10.0
+    provider_timeout: float | None = DEFAULT_PROVIDER_TIMEOUT
+    status_poll_timeout: float | None = DEFAULT_STATUS_POLL_TIMEOUT
     load_balancer_exclusion: bool = True
 
 
@@ -171,6 +182,8 @@ class VirtualNode:
         )
         self.node_object = self._build_node()
         allocatable = (self.node_object.get("status") or {}).get("allocatable") or {}
+        # every series carries ``node``: many nodes can share one process and one registry
+        self._metrics = PodControllerMetrics(registry, node=name)
         self.pods = PodController(
             client,
             provider,
@@ -181,9 +194,11 @@ class VirtualNode:
             resolve_env=options.resolve_env,
             node_allocatable=allocatable,
             status_poll_interval=options.status_poll_interval,
-            metrics=PodControllerMetrics(registry),
-            queue_metrics=PrometheusMetricsProvider(registry),
+            metrics=self._metrics,
+            queue_metrics=PrometheusMetricsProvider(registry, const_labels={"node": name}),
             shutdown_timeout=options.shutdown_timeout,
+            provider_timeout=options.provider_timeout,
+            status_poll_timeout=options.status_poll_timeout,
             now=now,
         )
         node_provider = provider if isinstance(provider, NodeProvider) else None
@@ -252,7 +267,10 @@ class VirtualNode:
         """Start everything in order, report started once the node is registered, and run
         until :meth:`stop` (graceful) or cancellation. Every log record carries ``node``."""
         with log_context(node=self.options.node_name):
-            await self._run(task_status)
+            try:
+                await self._run(task_status)
+            finally:
+                self._metrics.close()  # the queues' series go when they shut down
 
     async def _run(self, task_status: trio.TaskStatus[None]) -> None:
         name = self.options.node_name
