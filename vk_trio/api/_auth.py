@@ -3,7 +3,7 @@
 Three modes, chosen once at start-up (:class:`AuthMode`):
 
 ``locked`` (no client CA, anonymous auth off - the default without a CA)
-    Only ``/healthz`` answers; every other request is 401.  The Go Virtual Kubelet lets
+    Every request is 401.  The Go Virtual Kubelet lets
     everybody in here; we do not, because a kubelet port open to anyone is remote code
     execution on every pod of the node.
 ``anonymous`` (no client CA, ``--anonymous-auth``)
@@ -19,7 +19,9 @@ Three modes, chosen once at start-up (:class:`AuthMode`):
 Decisions are cached with the upstream TTLs: token reviews 2 minutes, allowed 5 minutes, denied
 30 seconds; API failures are retried (500 ms, x1.5, jitter 0.2, 5 tries) and never cached.
 Failures answer as upstream: 401 ``Unauthorized``, 403 ``Forbidden``, 500 with the error text.
-``/healthz`` is never authenticated, so probes work in every mode.
+``/healthz`` is authenticated and authorized like every other path (``nodes/proxy``), as the
+kubelet does on its secure port: probes use the metrics port's ``/healthz``, which says nothing
+about pods.
 """
 
 from __future__ import annotations
@@ -110,17 +112,24 @@ class AuthStatistics:
 def request_attributes(method: str, path: str) -> tuple[str, str]:
     """``(verb, subresource)`` of ``nodes/<subresource>`` for a request, as the kubelet maps
     them: POST create, GET get, PUT update, PATCH patch, DELETE delete (else ``""``);
-    ``/stats...`` stats, ``/metrics...`` metrics, ``/logs...`` log, anything else proxy."""
+    ``/stats[/...]`` stats, ``/metrics[/...]`` metrics, ``/logs[/...]`` log, anything else
+    (``/healthz`` included) proxy.  The prefixes match whole path segments: ``/metricsX`` is
+    ``proxy``, not ``metrics`` - a grant of the weaker subresource must not open a route that
+    merely shares its first letters."""
     verb = _VERBS.get(method.upper(), "")
-    if path == "/stats" or path.startswith("/stats/"):
+    if _is_subpath(path, "/stats"):
         subresource = "stats"
-    elif path.startswith("/metrics"):
+    elif _is_subpath(path, "/metrics"):
         subresource = "metrics"
-    elif path.startswith("/logs"):
+    elif _is_subpath(path, "/logs"):
         subresource = "log"
     else:
         subresource = "proxy"
     return verb, subresource
+
+
+def _is_subpath(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def _bearer_token(head: RequestHead) -> str | None:
@@ -192,8 +201,8 @@ class KubeletAuth:
         """One line for the start-up log saying who gets in."""
         if self.mode is AuthMode.LOCKED:
             return (
-                "kubelet API auth: LOCKED - no client CA and anonymous auth off: only /healthz "
-                "answers, every other request gets 401 (set --client-ca-file or "
+                "kubelet API auth: LOCKED - no client CA and anonymous auth off: every request "
+                "gets 401 (set --client-ca-file or "
                 "APISERVER_CA_CERT_LOCATION, or --anonymous-auth)"
             )
         if self.mode is AuthMode.ANONYMOUS:
@@ -219,9 +228,6 @@ class KubeletAuth:
 
     async def check(self, head: RequestHead) -> User:
         """Authenticate and authorize ``head``; raise :class:`HttpError` 401/403/500."""
-        if head.path == "/healthz":
-            await trio.lowlevel.checkpoint()
-            return ANONYMOUS
         if self.mode is AuthMode.LOCKED:
             await trio.lowlevel.checkpoint()
             raise HttpError(401, "Unauthorized")

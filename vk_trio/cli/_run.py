@@ -17,6 +17,7 @@ from vk_trio.node import NodeOptions, Taint, VirtualNode
 from ._api_metrics import ApiRequestMetrics
 from ._metrics_server import metrics_app, serve_metrics
 from ._provider import LoadedProvider
+from ._rlimit import raise_open_file_limit
 from ._settings import Settings
 
 __all__ = ["STARTUP_FAILED", "kubelet_server_config", "node_options", "run_node"]
@@ -66,6 +67,7 @@ def run_node(settings: Settings, provider: LoadedProvider) -> int:
     (stop taking work, finish in-flight provider calls within a bound, flush status writes) and
     status 0.
     """
+    raise_open_file_limit()
     try:
         return trio.run(_run, settings, provider)
     except ConfigError as exc:
