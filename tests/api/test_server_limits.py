@@ -209,3 +209,20 @@ async def test_websocket_messages_are_bounded(tls: TlsFiles) -> None:
             assert ws.closed is not None and ws.closed.code == 1009  # message too big
             nursery.cancel_scope.cancel()
         await trio.aclose_forcefully(stream)
+
+
+@pytest.mark.parametrize("http2", [False, True])
+async def test_a_connection_serves_a_finite_number_of_requests(tls: TlsFiles, http2: bool) -> None:
+    limits = FrontDoorLimits(max_requests_per_connection=3)
+    async with serving(tls, limits=limits) as (server, port, _):
+        async with httpx.AsyncClient(verify=tls.client_context(), http2=http2) as client:
+            for _ in range(7):
+                try:
+                    response = await client.get(f"https://127.0.0.1:{port}/pods")
+                except httpx.RemoteProtocolError:
+                    # HTTP/2: a request sent after the GOAWAY was never processed; a Go client
+                    # retries it on a new connection by itself, httpx needs telling.
+                    response = await client.get(f"https://127.0.0.1:{port}/pods")
+                assert response.status_code == 200
+        # Seven requests, three per connection at most: at least three connections.
+        assert server.front_door.statistics().connections >= 3

@@ -7,7 +7,7 @@
                             listen_address="", port=10250, client_ca_file=None,
                             anonymous_auth=False),
         provider,
-        client=kube_client,                       # TokenReview / SubjectAccessReview (with a CA)
+        client=review_client,                     # open_review_client(config): reviews only
         pods=lambda: node.lookups.pods.lister().list(),
     )
     port = await nursery.start(server.run)        # listening; returns the bound port
@@ -78,6 +78,8 @@ class KubeletServerConfig:
     ``stream_idle_timeout``       30 s        close exec/attach/port-forward streams idle this long
     ``stream_creation_timeout``   30 s        wait this long for a client's SPDY streams
     ``keep_alive_timeout``        5 s         idle HTTP keep-alive connections are closed after
+    ``max_reviews_in_flight``     64          Token/SubjectAccessReviews at once; a request
+                                              needing one more is answered 429
     ``shutdown_timeout``          5 s         in-flight requests get this long after ``stop``;
                                               then their connections are closed, even those
                                               blocked writing to a client that stopped reading
@@ -97,6 +99,7 @@ class KubeletServerConfig:
     stream_creation_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     shutdown_timeout: float = 5.0
+    max_reviews_in_flight: int = 64
     limits: FrontDoorLimits = attrs.field(factory=FrontDoorLimits)
 
 
@@ -121,6 +124,7 @@ class KubeletServer:
             client_ca=config.client_ca_file is not None,
             anonymous=config.anonymous_auth,
             client=client,
+            max_reviews_in_flight=config.max_reviews_in_flight,
         )
         self.app = KubeletApp(
             provider,

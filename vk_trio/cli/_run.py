@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Callable
 
 import trio
 
-from vk_trio.api import KubeletServer, KubeletServerConfig
+from vk_trio.api import KubeletServer, KubeletServerConfig, open_review_client
 from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
-from vk_trio.node import NodeOptions, Taint, VirtualNode
+from vk_trio.node import NodeOptions, Taint, VirtualNode, heartbeat_client
 
 from ._api_metrics import ApiRequestMetrics
 from ._metrics_server import metrics_app, serve_metrics
@@ -99,6 +99,12 @@ async def _run(settings: Settings, provider: LoadedProvider) -> int:
             KubeClient(
                 config, qps=settings.event_qps, burst=settings.event_burst, observer=observe
             ) as event_client,
+            # Lease and node status on a client nothing else can starve (issue 13, finding 1);
+            # the kubelet API's reviews on one with a budget of their own.
+            heartbeat_client(
+                config, lease_duration_seconds=options.lease_duration_seconds, observer=observe
+            ) as heartbeats,
+            open_review_client(config, observer=observe) as review_client,
             trio.open_nursery() as nursery,
         ):
             node = VirtualNode(
@@ -107,11 +113,12 @@ async def _run(settings: Settings, provider: LoadedProvider) -> int:
                 provider.provider,
                 resources=provider.resources,
                 event_client=event_client,
+                heartbeat_client=heartbeats,
             )
             server = KubeletServer(
                 kubelet_server_config(settings),
                 provider.provider,
-                client=client,
+                client=review_client,
                 pods=lambda: node.lookups.pods.lister().list(),
             )
             stopping = trio.Event()
