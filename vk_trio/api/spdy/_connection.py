@@ -16,7 +16,11 @@ Back-pressure: ``send_all`` returns once the outbound buffer is below ``write_bu
 the receiving side a stream buffers at most ``max_stream_buffer`` unread bytes; beyond that the
 reader stops reading the socket until the stream is drained.  That is head-of-line blocking across
 the streams of one connection, the price of a peer (spdystream) that ignores flow control; it is
-also what spdystream itself does.
+also what spdystream itself does.  Likewise the reader stops reading while more than
+``write_buffer_size`` bytes wait to be sent: what a peer sends can make us answer (PING echoes,
+RST_STREAMs), and a peer that sends without ever reading must not grow our buffer without bound -
+it is left to the idle timeout, the write deadline of the transport, or the session's cap on
+queued control frames (GOAWAY).
 
 Leaving the context sends GOAWAY, flushes, waits up to ``linger`` seconds for the peer to close
 its side (closing a TCP socket with unread input makes the kernel send RST, which can destroy data
@@ -275,6 +279,13 @@ class SpdyConnection:
                 touched = self._dispatch(events)
                 if self._session.outbound_size:
                     self._wake_writer()
+                # Back-pressure on what the peer makes us send: read on only once our answers
+                # have (mostly) left.
+                while (
+                    not self.closed
+                    and self._session.outbound_size + self._in_flight > self._write_buffer_size
+                ):
+                    await self._drained_lot.park()
                 for stream in touched:
                     while (
                         stream.buffered > self._max_stream_buffer
