@@ -1,6 +1,7 @@
 # vk-trio: every target sets itself up on a fresh machine.
 #   make test   - venv + dev install, control-plane build (cached), ruff, mypy, import-linter, pytest
-#   make bench  - every benchmark under bench/ (queue, client, e2e)
+#   make bench  - every benchmark under bench/ (queue, client, e2e, fuzz)
+#   make fuzz   - the parsers' fuzz run alone (bench/fuzz: 1.2 M inputs, not in CI)
 #   make demo   - the main job on a local real control plane
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 export GOTOOLCHAIN := local
 export GOFLAGS := -mod=readonly
 
-.PHONY: install test lint typecheck importlint pytest bench bench-quick demo controlplane clean
+.PHONY: install test lint typecheck importlint pytest bench bench-quick fuzz demo controlplane clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +44,9 @@ bench: install controlplane
 
 bench-quick: install controlplane
 	$(PY) -m bench --quick
+
+fuzz: install
+	$(PY) -m bench.fuzz
 
 demo: install controlplane
 	scripts/demo

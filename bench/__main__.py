@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-SUITES = ("queue", "client", "informers", "mock", "spdy", "api", "e2e")
+SUITES = ("queue", "client", "informers", "mock", "spdy", "api", "e2e", "fuzz")
 
 
 def main(argv: list[str]) -> int:

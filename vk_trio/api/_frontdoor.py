@@ -108,6 +108,12 @@ def _is_spdy_upgrade(request: h11.Request) -> bool:
     return target.startswith(_STREAM_PREFIXES)
 
 
+def _websocket_headers_are_ascii(request: h11.Request) -> bool:
+    return all(
+        value.isascii() for name, value in request.headers if name.startswith(b"sec-websocket-")
+    )
+
+
 def _plain_response(status: int, body: bytes = b"") -> bytes:
     reason = _REASONS.get(status, b"Error")
     body = body or b"%d %s" % (status, reason)
@@ -278,6 +284,12 @@ class FrontDoor:
             return
         if _is_spdy_upgrade(request):
             await self._serve_spdy(stream, connection, request, peer)
+            return
+        if not _websocket_headers_are_ascii(request):
+            # hypercorn's WebSocket handshake decodes these as ASCII and would fail with a
+            # traceback instead of an answer (found by the fuzzer).
+            self._bad_heads += 1
+            await self._refuse(stream, _plain_response(400))
             return
         self._handed_off += 1
         await self.handoff.serve(stream, prefix=raw, alpn_protocol="http/1.1", tls=tls)

@@ -221,6 +221,10 @@ class HypercornHandoff:
         self._streams.add(replay)
         try:
             await server.run()
+        except* (UnicodeError, ValueError) as group:
+            # hypercorn (or wsproto/h2 under it) choking on a malformed request: that
+            # connection is over, nothing else is affected; not worth a traceback per client.
+            logger.info("kubelet API connection dropped: malformed request: %r", group.exceptions)
         finally:
             self._streams.discard(replay)
 
