@@ -28,7 +28,10 @@ import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, final
 
+import h2.exceptions
+import h11
 import trio
+import wsproto.utilities
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
 from hypercorn.trio.tcp_server import TCPServer
@@ -49,6 +52,43 @@ AsgiApp = Callable[
 
 
 Address = tuple[str, int]
+
+
+#: Protocol errors of hypercorn's layers: what a client's malformed bytes end in.
+_CLIENT_PROTOCOL_ERRORS = (
+    h11.ProtocolError,
+    h2.exceptions.ProtocolError,
+    wsproto.utilities.ProtocolError,
+    UnicodeError,
+)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+class _ClientErrorsAreInfo(logging.Filter):
+    """hypercorn logs "Error in ASGI Framework" with a traceback when a client's malformed
+    bytes leave its h11/h2/wsproto state machine in error (e.g. data pipelined behind a
+    WebSocket upgrade; found by the fuzzer).  That is the client's fault and ends only its
+    connection: one INFO line, so that nobody can fill the log with tracebacks at will."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.exc_info and record.exc_info[1]:
+            leaves = _leaves(record.exc_info[1])
+            if leaves and all(isinstance(e, _CLIENT_PROTOCOL_ERRORS) for e in leaves):
+                record.msg = "kubelet API connection dropped: client protocol error: %r"
+                record.args = (leaves[0],)
+                record.levelno, record.levelname = logging.INFO, "INFO"
+                record.exc_info = record.exc_text = None
+                return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
+_HYPERCORN_LOG = logging.getLogger("vk_trio.api.hypercorn")
+_HYPERCORN_LOG.addFilter(_ClientErrorsAreInfo())
 
 
 @final
@@ -185,7 +225,7 @@ class HypercornHandoff:
         config.websocket_max_message_size = websocket_max_message_size
         config.include_server_header = False
         config.accesslog = None
-        config.errorlog = logging.getLogger("vk_trio.api.hypercorn")
+        config.errorlog = _HYPERCORN_LOG
         self.config = config
         self.write_timeout = write_timeout
         self._context = WorkerContext(None)
@@ -221,7 +261,7 @@ class HypercornHandoff:
         self._streams.add(replay)
         try:
             await server.run()
-        except* (UnicodeError, ValueError) as group:
+        except* (*_CLIENT_PROTOCOL_ERRORS, ValueError) as group:
             # hypercorn (or wsproto/h2 under it) choking on a malformed request: that
             # connection is over, nothing else is affected; not worth a traceback per client.
             logger.info("kubelet API connection dropped: malformed request: %r", group.exceptions)
