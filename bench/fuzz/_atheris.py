@@ -7,12 +7,14 @@ import sys
 
 import atheris  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
-with atheris.instrument_imports():
-    from bench.fuzz.targets import TARGETS
+from bench.fuzz.targets import TARGETS
 
 
 def main() -> None:
     target = TARGETS[sys.argv[1]]
+    # ``python -m bench.fuzz._atheris`` has imported the package (and vk_trio) already, so
+    # instrument everything loaded rather than only later imports.
+    atheris.instrument_all()
 
     def one(data: bytes) -> None:
         target.run([data])
