@@ -226,3 +226,25 @@ async def test_a_connection_serves_a_finite_number_of_requests(tls: TlsFiles, ht
                 assert response.status_code == 200
         # Seven requests, three per connection at most: at least three connections.
         assert server.front_door.statistics().connections >= 3
+
+
+async def test_accepted_sockets_get_keepalive_and_a_user_timeout(tls: TlsFiles) -> None:
+    limits = FrontDoorLimits(write_timeout=7.0, keepalive_idle=11.0)
+    async with serving(tls, limits=limits) as (server, port, _):
+        tuned: list[trio.SocketStream] = []
+        original = server.front_door._tune_socket
+
+        def spy(stream: trio.abc.Stream) -> None:
+            original(stream)
+            assert isinstance(stream, trio.SocketStream)
+            tuned.append(stream)
+
+        server.front_door._tune_socket = spy  # type: ignore[method-assign]
+        client = await trio.open_tcp_stream("127.0.0.1", port)
+        await wait_for(lambda: bool(tuned), "a connection accepted")
+        sock = tuned[0].socket
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 11
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 7000
+        await client.aclose()
