@@ -23,9 +23,11 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import FrameType
@@ -150,6 +152,9 @@ def fuzz_target_atheris(target: Target, count: int) -> TargetResult:
     result = TargetResult(target.name)
     FINDINGS.mkdir(parents=True, exist_ok=True)
     corpus_dir = Path(__file__).resolve().parents[2] / "tests" / "fuzz" / "corpus" / target.name
+    # libFuzzer adds the inputs it finds interesting to the first corpus directory: give it a
+    # scratch one, so that the committed corpus only grows by hand.
+    scratch = tempfile.mkdtemp(prefix=f"vk-fuzz-{target.name}-")
     start = time.perf_counter()
     proc = subprocess.run(
         [
@@ -161,6 +166,7 @@ def fuzz_target_atheris(target: Target, count: int) -> TargetResult:
             f"-timeout={int(HANG_SECONDS)}",
             f"-artifact_prefix={FINDINGS}/{target.name}-",
             "-max_len=4096",
+            scratch,
             str(corpus_dir),
         ],
         capture_output=True,
@@ -168,6 +174,7 @@ def fuzz_target_atheris(target: Target, count: int) -> TargetResult:
         check=False,
     )
     result.seconds = time.perf_counter() - start
+    shutil.rmtree(scratch, ignore_errors=True)
     result.inputs = count
     for line in proc.stderr.splitlines():
         if line.startswith("Done ") and "runs" in line:
