@@ -207,6 +207,14 @@ def _async(
 
     async def main(inputs: Sequence[bytes]) -> None:
         state = await setup() if setup is not None else None
+        try:
+            await each(inputs, state)
+        finally:
+            close = getattr(state, "close", None)
+            if close is not None:
+                close()
+
+    async def each(inputs: Sequence[bytes], state: Any) -> None:
         for data in inputs:
             try:
                 with trio.fail_after(bound):
@@ -284,21 +292,31 @@ class _ErrorLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-async def _front_door_setup() -> tuple[FrontDoor, _ErrorLog]:
+@final
+@attrs.frozen
+class _FrontDoorState:
+    door: FrontDoor
+    errors: _ErrorLog
+
+    def close(self) -> None:
+        """Leave the process's logging as it was (the tests share it)."""
+        logging.getLogger("vk_trio").removeHandler(self.errors)
+
+
+async def _front_door_setup() -> _FrontDoorState:
     await trio.lowlevel.checkpoint()
     auth = KubeletAuth(node_name="vk-fuzz", client_ca=False, anonymous=True)
     app = KubeletApp(_NoCapabilities(), auth=auth, pods=lambda: [])
     door = FrontDoor(app, HypercornHandoff(app), limits=FrontDoorLimits())
     errors = _ErrorLog()
     logging.getLogger("vk_trio").addHandler(errors)
-    logging.getLogger("vk_trio").setLevel(logging.ERROR)
-    return door, errors
+    return _FrontDoorState(door, errors)
 
 
-async def check_front_door(data: bytes, state: tuple[FrontDoor, _ErrorLog]) -> None:
+async def check_front_door(data: bytes, state: _FrontDoorState) -> None:
     """A client sends ``data`` (in the reads the input chooses) then half-closes; the
     connection must end by itself, with nothing logged as an error."""
-    door, errors = state
+    door, errors = state.door, state.errors
     pieces, _ = cuts(data)
     client, server = trio.testing.memory_stream_pair()
     async with trio.open_nursery() as nursery:
