@@ -2,8 +2,9 @@
 #   make test   - venv + dev install, control-plane build (cached), ruff, mypy, import-linter,
 #                 the vk-trio-queue distribution check, pytest
 #   make test-faults - the fault-injection suite (tests/faults, docs/faults.md; not in `make test`)
-#   make bench  - every benchmark under bench/ (queue, client, ..., e2e)
+#   make bench  - every benchmark under bench/ (queue, client, ..., e2e, fuzz)
 #   make bench-e2e - the end-to-end comparison alone (own control plane, all contenders, one run)
+#   make fuzz   - the parsers' fuzz run alone (bench/fuzz: 1.2 M inputs, not in CI)
 #   make demo   - the main job on a local real control plane
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -13,7 +14,7 @@ STAMP := $(VENV)/.installed-stamp
 export GOTOOLCHAIN := local
 export GOFLAGS := -mod=readonly
 
-.PHONY: install test test-faults lint typecheck importlint queue-dist pytest bench bench-quick bench-e2e demo controlplane clean
+.PHONY: install test test-faults lint typecheck importlint queue-dist pytest bench bench-quick bench-e2e fuzz demo controlplane clean
 
 # vk-trio depends on vk-trio-queue (vk_trio/queue, packaged from packaging/vk-trio-queue), so that
 # goes in first from this tree.  vk-trio itself is editable in "compat" mode: a .pth file puts the
@@ -73,6 +74,9 @@ bench-quick: install controlplane
 # the Go module proxy (docs/benchmarks.md, "Reproducing the end-to-end comparison").
 bench-e2e: install controlplane
 	$(PY) -m bench e2e
+
+fuzz: install
+	$(PY) -m bench.fuzz
 
 demo: install controlplane
 	scripts/demo

@@ -19,7 +19,7 @@ from . import _regress
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
-SUITES = ("queue", "client", "informers", "mock", "spdy", "api", "e2e")
+SUITES = ("queue", "client", "informers", "mock", "spdy", "api", "e2e", "fuzz")
 
 
 def main(argv: list[str]) -> int:

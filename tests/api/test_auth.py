@@ -44,8 +44,13 @@ def webhook(reviews: FakeReviews, *, anonymous: bool = False) -> KubeletAuth:
         ("GET", "/stats/summary", "get", "stats"),
         ("GET", "/statsx", "get", "proxy"),
         ("GET", "/metrics/resource", "get", "metrics"),
-        ("GET", "/metricsfoo", "get", "metrics"),
+        ("GET", "/metrics", "get", "metrics"),
+        # Whole path segments only: a shared prefix is not the subresource (finding 9).
+        ("GET", "/metricsfoo", "get", "proxy"),
+        ("GET", "/logs", "get", "log"),
         ("GET", "/logs/x", "get", "log"),
+        ("GET", "/logsx/y", "get", "proxy"),
+        ("GET", "/healthz", "get", "proxy"),
         ("GET", "/containerLogs/ns/p/c", "get", "proxy"),
     ],
 )
@@ -56,7 +61,7 @@ def test_request_attributes(method: str, path: str, verb: str, subresource: str)
 async def test_modes_and_their_start_up_lines() -> None:
     locked = KubeletAuth(node_name=NODE, client_ca=False, anonymous=False)
     assert locked.mode is AuthMode.LOCKED
-    assert "LOCKED" in locked.describe() and "only /healthz" in locked.describe()
+    assert "LOCKED" in locked.describe() and "every request" in locked.describe()
     anonymous = KubeletAuth(node_name=NODE, client_ca=False, anonymous=True)
     assert anonymous.mode is AuthMode.ANONYMOUS
     assert "every request is allowed" in anonymous.describe()
@@ -70,7 +75,9 @@ async def test_modes_and_their_start_up_lines() -> None:
 
 async def test_locked_and_anonymous_modes() -> None:
     locked = KubeletAuth(node_name=NODE, client_ca=False, anonymous=False)
-    assert await locked.check(head("/healthz")) == ANONYMOUS
+    with pytest.raises(HttpError) as info:
+        await locked.check(head("/healthz"))
+    assert info.value.status == 401
     with pytest.raises(HttpError) as info:
         await locked.check(head("/pods", peer=PeerIdentity("admin")))
     assert (info.value.status, info.value.body) == (401, b"Unauthorized\n")
@@ -114,7 +121,13 @@ async def test_denied_is_403_and_no_credentials_401() -> None:
     with pytest.raises(HttpError) as info:
         await auth.check(head("/pods"))
     assert (info.value.status, info.value.body) == (401, b"Unauthorized\n")
-    assert await auth.check(head("/healthz")) == ANONYMOUS  # probes need no credentials
+    # /healthz on the kubelet port is authenticated as the kubelet does (probes use the
+    # metrics port); an allowed caller reaches it through nodes/proxy.
+    with pytest.raises(HttpError) as info:
+        await auth.check(head("/healthz"))
+    assert info.value.status == 401
+    reviews.allowed.add(("bob", "get", "proxy"))
+    assert (await auth.check(head("/healthz", peer=PeerIdentity("bob")))).name == "bob"
 
 
 async def test_anonymous_requests_go_through_authorization_when_allowed() -> None:

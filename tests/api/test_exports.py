@@ -21,6 +21,7 @@ def test_public_names() -> None:
         "PodSource",
         "ReviewClient",
         "User",
+        "open_review_client",
         "render_metric_families",
         "request_attributes",
         "server_ssl_context",

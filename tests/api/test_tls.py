@@ -46,6 +46,19 @@ def test_peer_identity_takes_cn_and_every_o() -> None:
     assert peer_identity(object()) is None
 
 
+def test_the_last_common_name_wins_as_in_go() -> None:
+    # Go's pkix.Name keeps the last CN of the subject; a CA that lets a requester put a CN of
+    # its choosing first must not let it choose the user (finding 9 of issue 13).
+    two = {
+        "subject": (
+            (("commonName", "system:admin"),),
+            (("organizationName", "devs"),),
+            (("commonName", "alice"),),
+        )
+    }
+    assert peer_identity(FakeSSL(two)) == PeerIdentity("alice", ("devs",))
+
+
 def test_tls_extension_fields() -> None:
     peer = PeerIdentity("u")
     extension = tls_extension(FakeSSL(SUBJECT, der=b"\x30\x03\x02\x01\x01"), peer)

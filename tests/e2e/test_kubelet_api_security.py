@@ -94,7 +94,8 @@ async def test_no_certificate_and_no_token_is_401(controlplane: ControlPlane) ->
         for path in ("/pods", "/containerLogs/a/b/c", "/stats/summary", "/nope"):
             response = await client.get(path)
             assert (response.status_code, response.text) == (401, "Unauthorized\n"), path
-        assert (await client.get("/healthz")).status_code == 200
+        # /healthz is authenticated on the kubelet port, as the kubelet does (issue 13).
+        assert (await client.get("/healthz")).status_code == 401
         bad_token = await client.get("/pods", headers={"Authorization": "Bearer not-a-token"})
         assert bad_token.status_code == 401
 
@@ -216,7 +217,7 @@ async def test_anonymous_auth_is_off_by_default_without_a_client_ca(
         ctx = context(controlplane, (controlplane.admin_cert, controlplane.admin_key))
         async with kubelet_client(vk, ctx) as client:
             assert (await client.get("/pods")).status_code == 401
-            assert (await client.get("/healthz")).text == "ok"
+            assert (await client.get("/healthz")).status_code == 401
         assert vk.server.auth.mode.value == "locked"
 
 

@@ -31,6 +31,8 @@ EXPECTED = {
     "EnvEvent",
     "is_env_var_name",
     "expand",
+    "heartbeat_client",
+    "heartbeat_timeout",
     "apply_runtime_fields",
     "deferred_env_names",
     "DEFERRED_FIELD_PATHS",

@@ -21,6 +21,7 @@ from ._frontdoor import FrontDoor as FrontDoor
 from ._frontdoor import FrontDoorLimits as FrontDoorLimits
 from ._frontdoor import FrontDoorStatistics as FrontDoorStatistics
 from ._http import PeerIdentity as PeerIdentity
+from ._review_client import open_review_client as open_review_client
 from ._server import KubeletServer as KubeletServer
 from ._server import KubeletServerConfig as KubeletServerConfig
 from ._stats import render_metric_families as render_metric_families

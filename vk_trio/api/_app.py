@@ -35,6 +35,7 @@ from vk_trio.provider import (
 from ._auth import KubeletAuth
 from ._http import TEXT_PLAIN, HttpError, RequestHead
 from ._logs import copy_log_stream, parse_log_options
+from ._pods import check_names, find_pod, running_pod_summary
 from ._remote import (
     RemoteCommandPlan,
     check_spdy_upgrade_headers,
@@ -243,7 +244,8 @@ class KubeletApp:
                 running = await self.provider.get_pods()
             except Exception as exc:
                 raise HttpError(500, str(exc), newline=False) from exc
-            await responder.full(200, [(b"content-type", b"application/json")], _pod_list(running))
+            summary = [running_pod_summary(pod) for pod in running]
+            await responder.full(200, [(b"content-type", b"application/json")], _pod_list(summary))
         elif kind is RouteKind.CONTAINER_LOGS:
             await self._container_logs(head, match, receive, responder)
         elif kind is RouteKind.STATS_SUMMARY:
@@ -257,6 +259,7 @@ class KubeletApp:
         self, head: RequestHead, match: RouteMatch, receive: Receive, responder: _Responder
     ) -> None:
         options = parse_log_options(head.query())
+        self._check_pod(match)
         provider = self.provider
         if not isinstance(provider, ContainerLogsProvider):
             raise _NOT_IMPLEMENTED
@@ -321,7 +324,17 @@ class KubeletApp:
 
     # -- streaming routes ----------------------------------------------------------------
 
+    def _check_pod(self, match: RouteMatch) -> None:
+        """400 for names that are not Kubernetes names, 404 for a pod not bound to this node
+        (see ``_pods``); without a pod source (tests, embedders) only the names are checked."""
+        check_names(match.params)
+        if self.pods is None:
+            return
+        if find_pod(self.pods(), match.params["namespace"], match.params["pod"]) is None:
+            raise HttpError(404, "pod does not exist")
+
     def _validate_stream(self, head: RequestHead, match: RouteMatch) -> RemoteCommandPlan | None:
+        self._check_pod(match)
         if match.kind is RouteKind.PORT_FORWARD:
             plan_port_forward(self.provider)
             return None

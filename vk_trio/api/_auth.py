@@ -3,7 +3,7 @@
 Three modes, chosen once at start-up (:class:`AuthMode`):
 
 ``locked`` (no client CA, anonymous auth off - the default without a CA)
-    Only ``/healthz`` answers; every other request is 401.  The Go Virtual Kubelet lets
+    Every request is 401.  The Go Virtual Kubelet lets
     everybody in here; we do not, because a kubelet port open to anyone is remote code
     execution on every pod of the node.
 ``anonymous`` (no client CA, ``--anonymous-auth``)
@@ -16,10 +16,20 @@ Three modes, chosen once at start-up (:class:`AuthMode`):
     authorized with a ``SubjectAccessReview`` on ``nodes/<subresource>`` of this node, the verb
     from the HTTP method and the subresource from the path, as the kubelet maps them.
 
+Reviews are what an unauthenticated caller can make us do (one per request with a new bearer
+token), so they are bounded three ways: they run on an API client of their own (its own rate
+budget and connection pool, see :func:`~vk_trio.api.open_review_client`), so a flood cannot
+delay the controllers' or the heartbeats' requests; at most ``max_reviews_in_flight`` run at
+once and a request that would need one more is answered 429 with ``Retry-After: 1`` at once
+(never queued); and concurrent requests that need the same review (one token, one decision)
+share one call to the API server.
+
 Decisions are cached with the upstream TTLs: token reviews 2 minutes, allowed 5 minutes, denied
 30 seconds; API failures are retried (500 ms, x1.5, jitter 0.2, 5 tries) and never cached.
 Failures answer as upstream: 401 ``Unauthorized``, 403 ``Forbidden``, 500 with the error text.
-``/healthz`` is never authenticated, so probes work in every mode.
+``/healthz`` is authenticated and authorized like every other path (``nodes/proxy``), as the
+kubelet does on its secure port: probes use the metrics port's ``/healthz``, which says nothing
+about pods.
 """
 
 from __future__ import annotations
@@ -27,9 +37,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
-from typing import Any, Protocol, final
+from typing import Any, Generic, Protocol, TypeVar, final
 
 import attrs
 import orjson
@@ -63,6 +73,8 @@ TOKEN_REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
 ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 AUTHENTICATED_GROUP = "system:authenticated"
 UNAUTHENTICATED_GROUP = "system:unauthenticated"
+
+T = TypeVar("T")
 
 _VERBS = {"POST": "create", "GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
@@ -106,22 +118,52 @@ class AuthStatistics:
     review_errors: int
     token_cache: CacheStatistics
     decision_cache: CacheStatistics
+    #: Reviews running now, and requests refused (429) because the bound was reached.
+    reviews_in_flight: int = 0
+    reviews_refused: int = 0
+    #: Requests that waited for a concurrent identical review instead of making their own.
+    reviews_shared: int = 0
+
+
+def too_many_reviews() -> HttpError:
+    return HttpError(
+        429,
+        "Too many requests, please try again later.",
+        headers=[("Retry-After", "1")],
+    )
+
+
+@final
+class _Flight(Generic[T]):
+    """One review in progress that concurrent identical requests wait for."""
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.value: tuple[T] | None = None
+        self.error: Exception | None = None
 
 
 def request_attributes(method: str, path: str) -> tuple[str, str]:
     """``(verb, subresource)`` of ``nodes/<subresource>`` for a request, as the kubelet maps
     them: POST create, GET get, PUT update, PATCH patch, DELETE delete (else ``""``);
-    ``/stats...`` stats, ``/metrics...`` metrics, ``/logs...`` log, anything else proxy."""
+    ``/stats[/...]`` stats, ``/metrics[/...]`` metrics, ``/logs[/...]`` log, anything else
+    (``/healthz`` included) proxy.  The prefixes match whole path segments: ``/metricsX`` is
+    ``proxy``, not ``metrics`` - a grant of the weaker subresource must not open a route that
+    merely shares its first letters."""
     verb = _VERBS.get(method.upper(), "")
-    if path == "/stats" or path.startswith("/stats/"):
+    if _is_subpath(path, "/stats"):
         subresource = "stats"
-    elif path.startswith("/metrics"):
+    elif _is_subpath(path, "/metrics"):
         subresource = "metrics"
-    elif path.startswith("/logs"):
+    elif _is_subpath(path, "/logs"):
         subresource = "log"
     else:
         subresource = "proxy"
     return verb, subresource
+
+
+def _is_subpath(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def _bearer_token(head: RequestHead) -> str | None:
@@ -166,6 +208,7 @@ class KubeletAuth:
         retry_delay: float = 0.5,
         retry_factor: float = 1.5,
         retry_jitter: float = 0.2,
+        max_reviews_in_flight: int = 64,
     ) -> None:
         if client_ca and client is None:
             raise ValueError("a client CA needs an API client for TokenReview/SubjectAccessReview")
@@ -186,13 +229,17 @@ class KubeletAuth:
         self._retry_steps = retry_steps
         self._backoff = Backoff(retry_delay, factor=retry_factor, jitter=retry_jitter)
         self._token_reviews = self._access_reviews = self._review_errors = 0
+        self._max_in_flight = max_reviews_in_flight
+        self._in_flight = self._refused = self._shared = 0
+        self._token_flights: dict[bytes, _Flight[User | None]] = {}
+        self._decision_flights: dict[bytes, _Flight[bool]] = {}
 
     def describe(self) -> str:
         """One line for the start-up log saying who gets in."""
         if self.mode is AuthMode.LOCKED:
             return (
-                "kubelet API auth: LOCKED - no client CA and anonymous auth off: only /healthz "
-                "answers, every other request gets 401 (set --client-ca-file or "
+                "kubelet API auth: LOCKED - no client CA and anonymous auth off: every request "
+                "gets 401 (set --client-ca-file or "
                 "APISERVER_CA_CERT_LOCATION, or --anonymous-auth)"
             )
         if self.mode is AuthMode.ANONYMOUS:
@@ -214,13 +261,13 @@ class KubeletAuth:
             review_errors=self._review_errors,
             token_cache=self._tokens.statistics(),
             decision_cache=self._decisions.statistics(),
+            reviews_in_flight=self._in_flight,
+            reviews_refused=self._refused,
+            reviews_shared=self._shared,
         )
 
     async def check(self, head: RequestHead) -> User:
         """Authenticate and authorize ``head``; raise :class:`HttpError` 401/403/500."""
-        if head.path == "/healthz":
-            await trio.lowlevel.checkpoint()
-            return ANONYMOUS
         if self.mode is AuthMode.LOCKED:
             await trio.lowlevel.checkpoint()
             raise HttpError(401, "Unauthorized")
@@ -262,14 +309,19 @@ class KubeletAuth:
         if cached is not None:
             await trio.lowlevel.checkpoint()
             return cached[0]
+
+        async def review() -> User | None:
+            user = await self._bounded(self._review_token(token))
+            # Rejections are cached like successes (upstream uses one TTL for both); errors
+            # are not.
+            self._tokens.put(key, (user,), self._token_ttl)
+            return user
+
         try:
-            user = await self._review_token(token)
+            return await self._shared_flight(self._token_flights, key, review)
         except (ApiError, ValueError) as exc:
             logger.warning("token review failed: %s", exc)
             return None
-        # Rejections are cached like successes (upstream uses one TTL for both); errors are not.
-        self._tokens.put(key, (user,), self._token_ttl)
-        return user
 
     async def authorize(self, user: User, verb: str, subresource: str) -> bool:
         """Ask the API server whether ``user`` may ``verb`` ``nodes/<subresource>`` of this
@@ -279,9 +331,52 @@ class KubeletAuth:
         if cached is not None:
             await trio.lowlevel.checkpoint()
             return cached
-        allowed = await self._review_access(user, verb, subresource)
-        self._decisions.put(key, allowed, self._allowed_ttl if allowed else self._denied_ttl)
-        return allowed
+
+        async def review() -> bool:
+            allowed = await self._bounded(self._review_access(user, verb, subresource))
+            self._decisions.put(key, allowed, self._allowed_ttl if allowed else self._denied_ttl)
+            return allowed
+
+        return await self._shared_flight(self._decision_flights, key, review)
+
+    async def _bounded(self, review: Coroutine[Any, Any, T]) -> T:
+        """Run ``review`` if fewer than ``max_reviews_in_flight`` run; else 429 at once."""
+        if self._in_flight >= self._max_in_flight:
+            self._refused += 1
+            review.close()  # never started
+            await trio.lowlevel.checkpoint()
+            raise too_many_reviews()
+        self._in_flight += 1
+        try:
+            return await review
+        finally:
+            self._in_flight -= 1
+
+    async def _shared_flight(
+        self, flights: dict[bytes, _Flight[T]], key: bytes, work: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``work()``, unless the same review is already running: then wait for its result
+        (or its error).  A follower whose leader was cancelled runs the review itself."""
+        while (flight := flights.get(key)) is not None:
+            self._shared += 1
+            await flight.done.wait()
+            if flight.value is not None:
+                return flight.value[0]
+            if flight.error is not None:
+                raise flight.error
+        flight = _Flight[T]()
+        flights[key] = flight
+        try:
+            value = await work()
+        except Exception as exc:
+            flight.error = exc
+            raise
+        else:
+            flight.value = (value,)
+            return value
+        finally:
+            del flights[key]
+            flight.done.set()
 
     async def _create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         assert self._client is not None

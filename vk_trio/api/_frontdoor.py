@@ -1,5 +1,12 @@
 """The front door: owns each connection to the kubelet port until it knows who serves it.
 
+Connections are accepted only while fewer than ``max_connections`` are open (a slot is taken
+*before* ``accept``, like Go's ``netutil.LimitListener``): beyond that, clients wait in the
+kernel's backlog instead of costing a file descriptor each, so a crowd of idle sockets cannot
+starve the process's own API client of descriptors.  Every accepted TCP socket gets keepalive
+probes and ``TCP_USER_TIMEOUT`` (unacknowledged data for ``write_timeout`` kills it), so a peer
+that vanished is noticed without our writing to it forever.
+
 For every accepted connection:
 
 1. TLS handshake (bounded by ``handshake_timeout``); the verified client certificate, if any,
@@ -21,7 +28,10 @@ Nothing a client sends can raise out of here: every failure ends that connection
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
+from collections.abc import Sequence
 from typing import Any, final
 
 import attrs
@@ -56,6 +66,16 @@ class FrontDoorLimits:
     max_head_size: int = 64 * 1024
     #: Seconds to wait for a clean TLS close after an error response.
     close_timeout: float = 2.0
+    #: Connections open at once (before authentication); more wait in the listen backlog.
+    #: The server lowers it to what the soft ``RLIMIT_NOFILE`` leaves room for.
+    max_connections: int = 4096
+    #: Seconds a write may make no progress before the connection is closed (a client that
+    #: stopped reading); also the socket's ``TCP_USER_TIMEOUT``.
+    write_timeout: float = 60.0
+    #: Seconds of silence before TCP keepalive probes start (then every 10 s, 3 probes).
+    keepalive_idle: float = 30.0
+    #: Requests served on one kept-alive HTTP/1.1 or HTTP/2 connection before it is closed.
+    max_requests_per_connection: int = 10_000
 
 
 @final
@@ -68,6 +88,10 @@ class FrontDoorStatistics:
     bad_heads: int
     spdy_upgrades: int
     handed_off: int
+    #: The connection bound in force (``max_connections`` after the file-descriptor clamp).
+    max_connections: int
+    #: Accepts that waited for a free slot.
+    accept_waits: int
 
 
 class _HeadError(Exception):
@@ -82,6 +106,12 @@ def _is_spdy_upgrade(request: h11.Request) -> bool:
         return False
     target = request.target.split(b"?", 1)[0].decode("latin-1")
     return target.startswith(_STREAM_PREFIXES)
+
+
+def _websocket_headers_are_ascii(request: h11.Request) -> bool:
+    return all(
+        value.isascii() for name, value in request.headers if name.startswith(b"sec-websocket-")
+    )
 
 
 def _plain_response(status: int, body: bytes = b"") -> bytes:
@@ -111,6 +141,8 @@ class FrontDoor:
         self.limits = limits or FrontDoorLimits()
         self._connections = self._active = self._handshake_failures = 0
         self._head_timeouts = self._bad_heads = self._spdy = self._handed_off = 0
+        self._accept_waits = 0
+        self.max_connections = self.limits.max_connections
 
     def statistics(self) -> FrontDoorStatistics:
         return FrontDoorStatistics(
@@ -121,13 +153,84 @@ class FrontDoor:
             bad_heads=self._bad_heads,
             spdy_upgrades=self._spdy,
             handed_off=self._handed_off,
+            max_connections=self.max_connections,
+            accept_waits=self._accept_waits,
         )
+
+    async def serve_listeners(
+        self,
+        listeners: Sequence[trio.SocketListener],
+        handler_nursery: trio.Nursery,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Accept on every listener, at most ``max_connections`` open at once, each served by
+        :meth:`handle` in ``handler_nursery``; until cancelled."""
+        slots = trio.Semaphore(self.max_connections)
+        async with trio.open_nursery() as nursery:
+            for listener in listeners:
+                nursery.start_soon(self._accept_loop, listener, slots, handler_nursery)
+            task_status.started()
+
+    async def _accept_loop(
+        self, listener: trio.SocketListener, slots: trio.Semaphore, handlers: trio.Nursery
+    ) -> None:
+        async with listener:
+            await self._accept_forever(listener, slots, handlers)
+
+    async def _accept_forever(
+        self, listener: trio.SocketListener, slots: trio.Semaphore, handlers: trio.Nursery
+    ) -> None:
+        while True:
+            if slots.value == 0:
+                self._accept_waits += 1
+            await slots.acquire()
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                slots.release()
+                if exc.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
+                    raise
+                # Out of descriptors or memory: wait for some to be freed (as trio does).
+                logger.error("kubelet API accept failed: %s; pausing 100 ms", exc)
+                await trio.sleep(0.1)
+                continue
+            except BaseException:
+                slots.release()
+                raise
+            handlers.start_soon(self._handle_slot, stream, slots)
+
+    async def _handle_slot(self, stream: trio.SocketStream, slots: trio.Semaphore) -> None:
+        try:
+            await self.handle(stream)
+        finally:
+            slots.release()
+
+    def _tune_socket(self, stream: trio.abc.Stream) -> None:
+        if not isinstance(stream, trio.SocketStream):
+            return
+        limits = self.limits
+        options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+        for name, value in (
+            ("TCP_KEEPIDLE", max(1, int(limits.keepalive_idle))),
+            ("TCP_KEEPINTVL", 10),
+            ("TCP_KEEPCNT", 3),
+            ("TCP_USER_TIMEOUT", max(1, int(limits.write_timeout * 1000))),
+        ):
+            if hasattr(socket, name):
+                options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
+        for level, option, value in options:
+            try:
+                stream.setsockopt(level, option, value)
+            except OSError as exc:  # not TCP (a Unix socket in a test) or not supported
+                logger.debug("setsockopt(%s, %s) failed: %s", level, option, exc)
 
     async def handle(self, stream: trio.abc.Stream) -> None:
         """Serve one accepted TCP connection (TLS first if the door has a context)."""
         self._connections += 1
         self._active += 1
         try:
+            self._tune_socket(stream)
             if self.ssl_context is None:
                 await self.serve_http(stream, peer=None, tls={}, alpn="http/1.1")
                 return
@@ -181,6 +284,12 @@ class FrontDoor:
             return
         if _is_spdy_upgrade(request):
             await self._serve_spdy(stream, connection, request, peer)
+            return
+        if not _websocket_headers_are_ascii(request):
+            # hypercorn's WebSocket handshake decodes these as ASCII and would fail with a
+            # traceback instead of an answer (found by the fuzzer).
+            self._bad_heads += 1
+            await self._refuse(stream, _plain_response(400))
             return
         self._handed_off += 1
         await self.handoff.serve(stream, prefix=raw, alpn_protocol="http/1.1", tls=tls)

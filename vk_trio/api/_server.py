@@ -7,7 +7,7 @@
                             listen_address="", port=10250, client_ca_file=None,
                             anonymous_auth=False),
         provider,
-        client=kube_client,                       # TokenReview / SubjectAccessReview (with a CA)
+        client=review_client,                     # open_review_client(config): reviews only
         pods=lambda: node.lookups.pods.lister().list(),
     )
     port = await nursery.start(server.run)        # listening; returns the bound port
@@ -21,7 +21,7 @@ as in Go - there is no plain-HTTP fallback.  ``run`` logs which authentication m
 from __future__ import annotations
 
 import logging
-from functools import partial
+import resource
 from typing import final
 
 import attrs
@@ -35,9 +35,30 @@ from ._frontdoor import FrontDoor, FrontDoorLimits
 from ._handoff import HypercornHandoff
 from ._tls import server_ssl_context
 
-__all__ = ["KubeletServer", "KubeletServerConfig"]
+__all__ = ["KubeletServer", "KubeletServerConfig", "connection_limit"]
 
 logger = logging.getLogger(__name__)
+
+#: File descriptors kept free for everything but kubelet API connections: the API clients'
+#: pools and watches, the provider, logs, the metrics port.
+FD_RESERVE = 512
+
+
+def connection_limit(configured: int) -> int:
+    """``configured``, lowered so that open connections leave :data:`FD_RESERVE` descriptors
+    of the soft ``RLIMIT_NOFILE`` free (at least 16 connections)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    fitting = max(16, soft - FD_RESERVE)
+    if fitting < configured:
+        logger.warning(
+            "kubelet API connections limited to %d (RLIMIT_NOFILE %d, %d kept for the rest)",
+            fitting,
+            soft,
+            FD_RESERVE,
+        )
+    return min(configured, fitting)
 
 
 @final
@@ -57,8 +78,13 @@ class KubeletServerConfig:
     ``stream_idle_timeout``       30 s        close exec/attach/port-forward streams idle this long
     ``stream_creation_timeout``   30 s        wait this long for a client's SPDY streams
     ``keep_alive_timeout``        5 s         idle HTTP keep-alive connections are closed after
-    ``shutdown_timeout``          5 s         in-flight requests get this long after ``stop``
-    ``limits``                                TLS handshake / request head bounds
+    ``max_reviews_in_flight``     64          Token/SubjectAccessReviews at once; a request
+                                              needing one more is answered 429
+    ``shutdown_timeout``          5 s         in-flight requests get this long after ``stop``;
+                                              then their connections are closed, even those
+                                              blocked writing to a client that stopped reading
+    ``limits``                                connections, TLS handshake, request head, write
+                                              deadline, keepalive, requests per connection
     ============================  ==========  =================================================
     """
 
@@ -73,6 +99,7 @@ class KubeletServerConfig:
     stream_creation_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     shutdown_timeout: float = 5.0
+    max_reviews_in_flight: int = 64
     limits: FrontDoorLimits = attrs.field(factory=FrontDoorLimits)
 
 
@@ -97,6 +124,7 @@ class KubeletServer:
             client_ca=config.client_ca_file is not None,
             anonymous=config.anonymous_auth,
             client=client,
+            max_reviews_in_flight=config.max_reviews_in_flight,
         )
         self.app = KubeletApp(
             provider,
@@ -109,6 +137,8 @@ class KubeletServer:
             self.app,
             keep_alive_timeout=config.keep_alive_timeout,
             max_head_size=config.limits.max_head_size,
+            max_requests_per_connection=config.limits.max_requests_per_connection,
+            write_timeout=config.limits.write_timeout,
         )
         self.front_door = FrontDoor(
             self.app, self.handoff, ssl_context=self.ssl_context, limits=config.limits
@@ -132,20 +162,27 @@ class KubeletServer:
             self.ports[0],
         )
         logger.info("%s", self.auth.describe())
-        async with trio.open_nursery() as handlers:
-            async with trio.open_nursery() as accepting:
-                accepting.start_soon(
-                    partial(
-                        trio.serve_listeners,
-                        self.front_door.handle,
-                        listeners,
-                        handler_nursery=handlers,
-                    )
-                )
-                task_status.started(self.ports[0])
-                await self._stop.wait()
-                accepting.cancel_scope.cancel()
-            active = self.front_door.statistics().active
-            logger.info("kubelet API stopping: %d connections open", active)
-            await self.handoff.terminate()
-            handlers.cancel_scope.deadline = trio.current_time() + config.shutdown_timeout
+        self.front_door.max_connections = connection_limit(config.limits.max_connections)
+        async with trio.open_nursery() as watchdog:
+            watchdog.start_soon(self._abort_writes_after_stop)
+            async with trio.open_nursery() as handlers:
+                async with trio.open_nursery() as accepting:
+                    await accepting.start(self.front_door.serve_listeners, listeners, handlers)
+                    task_status.started(self.ports[0])
+                    await self._stop.wait()
+                    accepting.cancel_scope.cancel()
+                active = self.front_door.statistics().active
+                logger.info("kubelet API stopping: %d connections open", active)
+                await self.handoff.terminate()
+                handlers.cancel_scope.deadline = trio.current_time() + config.shutdown_timeout
+            watchdog.cancel_scope.cancel()
+
+    async def _abort_writes_after_stop(self) -> None:
+        """The hard deadline: ``shutdown_timeout`` after :meth:`stop` (or at once when ``run``
+        is cancelled) every handed-off connection's writes fail.  Cancellation alone cannot end
+        a handler blocked in a write hypercorn shielded, to a client that stopped reading."""
+        try:
+            await self._stop.wait()
+            await trio.sleep(self.config.shutdown_timeout)
+        finally:
+            self.handoff.abort()

@@ -67,7 +67,9 @@ def peer_identity(ssl_object: Any) -> PeerIdentity | None:
     organizations: list[str] = []
     for rdn in cert.get("subject", ()):
         for key, value in rdn:
-            if key == "commonName" and not common_name:
+            if key == "commonName":
+                # The last CN wins, as in Go's pkix.Name (a CA that lets a requester add a
+                # leading CN must not let it pick the user name).
                 common_name = value
             elif key == "organizationName":
                 organizations.append(value)

@@ -12,13 +12,14 @@ from typing import final
 
 import trio
 
-from vk_trio.api import KubeletServer, KubeletServerConfig
+from vk_trio.api import KubeletServer, KubeletServerConfig, open_review_client
 from vk_trio.kube import ApiError, ConfigError, KubeClient, load_config
-from vk_trio.node import NodeOptions, VirtualNode
+from vk_trio.node import NodeOptions, VirtualNode, heartbeat_client
 
 from ._api_metrics import ApiRequestMetrics
 from ._metrics_server import Liveness, metrics_app, serve_metrics
 from ._provider import LoadedProvider
+from ._rlimit import raise_open_file_limit
 from ._settings import Settings
 
 __all__ = [
@@ -83,6 +84,7 @@ def run_node(settings: Settings, provider: LoadedProvider) -> int:
     status 0, also when it arrives before the node is ready; a second signal cuts the shutdown
     short with status 2 (see :class:`Shutdown`).
     """
+    raise_open_file_limit()
     try:
         return trio.run(_run, settings, provider)
     except ConfigError as exc:
@@ -135,6 +137,12 @@ async def _serve(settings: Settings, provider: LoadedProvider, shutdown: Shutdow
         KubeClient(
             config, qps=settings.event_qps, burst=settings.event_burst, observer=observe
         ) as event_client,
+        # Lease and node status on a client nothing else can starve (issue 13, finding 1);
+        # the kubelet API's reviews on one with a budget of their own.
+        heartbeat_client(
+            config, lease_duration_seconds=options.lease_duration_seconds, observer=observe
+        ) as heartbeats,
+        open_review_client(config, observer=observe) as review_client,
         trio.open_nursery() as nursery,
     ):
         node = VirtualNode(
@@ -143,11 +151,12 @@ async def _serve(settings: Settings, provider: LoadedProvider, shutdown: Shutdow
             provider.provider,
             resources=provider.resources,
             event_client=event_client,
+            heartbeat_client=heartbeats,
         )
         server = KubeletServer(
             kubelet_server_config(settings),
             provider.provider,
-            client=client,
+            client=review_client,
             pods=lambda: node.lookups.pods.lister().list(),
         )
         stopping = shutdown.requested

@@ -16,6 +16,8 @@ from ._events import EventRecorder as EventRecorder
 from ._events import EventRecorderStatistics as EventRecorderStatistics
 from ._expansion import expand as expand
 from ._fieldref import DEFERRED_FIELD_PATHS as DEFERRED_FIELD_PATHS
+from ._heartbeat import heartbeat_client as heartbeat_client
+from ._heartbeat import heartbeat_timeout as heartbeat_timeout
 from ._kube import KubeApi as KubeApi
 from ._lease import LEASE_NAMESPACE as LEASE_NAMESPACE
 from ._lease import LeaseController as LeaseController
@@ -104,6 +106,8 @@ __all__ = [
     "default_conditions",
     "deferred_env_names",
     "expand",
+    "heartbeat_client",
+    "heartbeat_timeout",
     "is_env_var_name",
     "is_running",
     "mark_node_ready",

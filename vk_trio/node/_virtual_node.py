@@ -154,6 +154,7 @@ class VirtualNode:
         resources: LateResourceLookup | None = None,
         registry: CollectorRegistry | None = None,
         event_client: KubeApi | None = None,
+        heartbeat_client: NodeClient | None = None,
         now: Now = utc_now,
     ) -> None:
         if options.pod_sync_workers < 1:
@@ -202,8 +203,10 @@ class VirtualNode:
             now=now,
         )
         node_provider = provider if isinstance(provider, NodeProvider) else None
+        # ``heartbeat_client`` (the kubelet's heartbeat client, see ``_heartbeat``): Lease
+        # renewals and node status then never wait behind other traffic.
         self.node = NodeController(
-            client,
+            heartbeat_client or client,
             self.node_object,
             ping=node_provider.ping if node_provider is not None else None,
             ping_interval=options.ping_interval,

@@ -16,7 +16,12 @@ Back-pressure: ``send_all`` returns once the outbound buffer is below ``write_bu
 the receiving side a stream buffers at most ``max_stream_buffer`` unread bytes; beyond that the
 reader stops reading the socket until the stream is drained.  That is head-of-line blocking across
 the streams of one connection, the price of a peer (spdystream) that ignores flow control; it is
-also what spdystream itself does.
+also what spdystream itself does.  What a peer sends can make us answer (PING echoes,
+RST_STREAMs): the reader stops reading while more than ``write_buffer_size`` bytes of such
+answers wait to be sent, and the session caps the control frames waiting (beyond it: GOAWAY), so
+a peer that sends without ever reading cannot grow our buffer without bound.  Our own stream
+data waiting does not stop the reader: both ends of an exec echoing its input would then wait
+for each other.
 
 Leaving the context sends GOAWAY, flushes, waits up to ``linger`` seconds for the peer to close
 its side (closing a TCP socket with unread input makes the kernel send RST, which can destroy data
@@ -275,6 +280,14 @@ class SpdyConnection:
                 touched = self._dispatch(events)
                 if self._session.outbound_size:
                     self._wake_writer()
+                # Back-pressure on what the peer makes us answer (PING echoes, RST_STREAMs):
+                # read on once those have left.  Only control frames count: parking while our
+                # own stream data waits would deadlock an exec echoing its input (each end's
+                # output would wait for the other end, which no longer reads).
+                while (
+                    not self.closed and self._session.queued_control_bytes > self._write_buffer_size
+                ):
+                    await self._drained_lot.park()
                 for stream in touched:
                     while (
                         stream.buffered > self._max_stream_buffer

@@ -89,6 +89,10 @@ class SessionConfig:
                                              granted back when half of it has been consumed
     send_window_updates         True         announce and grant receive windows at all
     compression_level           zlib default level for our header compression stream
+    max_queued_control_frames   10000        control frames (PING echoes, RST_STREAMs, ...)
+                                             waiting in the outbound buffer; a peer that makes
+                                             us queue more (a PING flood it never reads) ends
+                                             the session with GOAWAY, as Go's HTTP/2 server does
     ==========================  ===========  ====================================================
     """
 
@@ -99,6 +103,7 @@ class SessionConfig:
     initial_window_size: int = 16 << 20
     send_window_updates: bool = True
     compression_level: int = zlib.Z_DEFAULT_COMPRESSION
+    max_queued_control_frames: int = 10_000
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.max_data_frame_size <= (1 << 24) - 1:
@@ -174,6 +179,8 @@ class SpdySession:
         self._encoder = FrameEncoder(self.config.compression_level)
         self._outbound: list[bytes] = []
         self._outbound_size = 0
+        self._queued_control = 0
+        self._queued_control_bytes = 0
         self._streams: dict[int, _Stream] = {}
         self._next_stream_id = 1 if client_side else 2
         self._next_ping_id = 1 if client_side else 2
@@ -272,6 +279,8 @@ class SpdySession:
         data = self._outbound[0] if len(self._outbound) == 1 else b"".join(self._outbound)
         self._outbound.clear()
         self._outbound_size = 0
+        self._queued_control = 0
+        self._queued_control_bytes = 0
         return data
 
     def _queue(self, data: bytes) -> None:
@@ -279,7 +288,21 @@ class SpdySession:
         self._outbound_size += len(data)
 
     def _queue_frame(self, frame: Frame) -> None:
-        self._queue(self._encoder.encode(frame))
+        encoded = self._encoder.encode(frame)
+        self._queue(encoded)
+        if not isinstance(frame, DataFrame):
+            self._queued_control += 1
+            self._queued_control_bytes += len(encoded)
+
+    @property
+    def queued_control_frames(self) -> int:
+        """Control frames in the outbound buffer (reset by :meth:`data_to_send`)."""
+        return self._queued_control
+
+    @property
+    def queued_control_bytes(self) -> int:
+        """Bytes of those control frames (what a peer's PINGs and errors make us send)."""
+        return self._queued_control_bytes
 
     # ----------------------------------------------------------------- local operations
 
@@ -463,8 +486,14 @@ class SpdySession:
         try:
             frames = self._decoder.receive_data(data)
             events: list[Event] = []
+            limit = self.config.max_queued_control_frames
             for frame in frames:
                 self._handle(frame, events)
+                if self._queued_control > limit:
+                    raise ProtocolError(
+                        f"peer made us queue more than {limit} control frames without reading",
+                        GoAwayStatus.INTERNAL_ERROR,
+                    )
         except ProtocolError as exc:
             self._error = exc
             if not self._goaway_sent:
