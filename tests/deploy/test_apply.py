@@ -254,6 +254,8 @@ def _exercise(account: ServiceAccountClient, api: AdminClient, namespace: str, n
     body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}}
     assert account.call("POST", "/api/v1/nodes", body) == 201
     assert account.call("GET", f"/api/v1/nodes/{node}") == 200
+    watch_own = f"/api/v1/nodes?fieldSelector=metadata.name%3D{node}&watch=1&timeoutSeconds=1"
+    assert account.call("GET", watch_own) == 200
     status = {
         "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}
     }
@@ -280,7 +282,6 @@ def _exercise(account: ServiceAccountClient, api: AdminClient, namespace: str, n
     selector = f"fieldSelector=spec.nodeName%3D{node}"
     assert account.call("GET", f"/api/v1/pods?{selector}") == 200
     assert account.call("GET", f"/api/v1/pods?{selector}&watch=1&timeoutSeconds=1") == 200
-    assert account.call("GET", f"{ns}/pods/p") == 200
     assert (
         account.call(
             "PATCH", f"{ns}/pods/p/status", {"status": {"phase": "Running"}}, patch="merge"
@@ -330,6 +331,9 @@ def _exercise(account: ServiceAccountClient, api: AdminClient, namespace: str, n
     ("verb", "resource", "extra"),
     [
         ("create", "pods", {}),
+        ("get", "pods", {"namespace": "default"}),
+        ("get", "secrets", {"namespace": "default"}),
+        ("get", "configmaps", {"namespace": "default"}),
         ("update", "pods", {}),
         ("patch", "pods", {}),
         ("update", "pods", {"subresource": "status"}),
