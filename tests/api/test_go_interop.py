@@ -24,6 +24,7 @@ import pytest
 import trio
 import trio_websocket
 
+from tests._waits import WAIT
 from vk_trio.api.spdy import open_spdy_connection
 from vk_trio.api.streams import (
     PORT_FORWARD_SPDY_PROTOCOLS,
@@ -90,7 +91,7 @@ async def cat_then_exit(streams: RemoteCommandStreams, code: int) -> None:
         while data := await streams.stdin.receive_some():
             await stdout.send_all(data)
     if streams.resize is not None:
-        with trio.fail_after(10):
+        with trio.fail_after(WAIT):
             for _ in range(2):
                 size = await streams.resize.receive()
                 await stdout.send_all(f"[{size.width}x{size.height}]".encode())

@@ -16,6 +16,7 @@ import pytest
 import trio
 import trio_websocket
 
+from tests._waits import WAIT
 from vk_trio.api import FrontDoorLimits, KubeletServer, KubeletServerConfig
 from vk_trio.api.spdy import open_spdy_connection
 from vk_trio.api.streams import (
@@ -230,7 +231,7 @@ async def test_client_certificate_and_token_identities(tls: TlsFiles) -> None:
 
 
 async def test_slow_loris_over_tcp_is_dropped_while_others_are_served(tls: TlsFiles) -> None:
-    limits = FrontDoorLimits(head_timeout=0.5, handshake_timeout=0.5)
+    limits = FrontDoorLimits(head_timeout=5.0, handshake_timeout=5.0)
     async with serving(tls, limits=limits) as (server, port):
         # Never finishes its TLS handshake.
         silent = await trio.open_tcp_stream("127.0.0.1", port)
@@ -242,7 +243,7 @@ async def test_slow_loris_over_tcp_is_dropped_while_others_are_served(tls: TlsFi
         async with httpx.AsyncClient(verify=tls.client_context()) as client:
             for _ in range(3):
                 assert (await client.get(f"https://127.0.0.1:{port}/healthz")).text == "ok"
-        with trio.fail_after(5):
+        with trio.fail_after(WAIT):
             assert await silent.receive_some() == b""
             with pytest.raises(trio.BrokenResourceError):
                 while await slow.receive_some():

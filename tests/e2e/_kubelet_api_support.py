@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 from vk_trio.api import KubeletServer, KubeletServerConfig
 from vk_trio.kube import KubeClient, KubeConfig
 from vk_trio_mock import MockConfig, MockLogs, MockProvider
@@ -228,7 +229,7 @@ async def kubectl(
     *args: str,
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
-    timeout: float = 60.0,
+    timeout: float = WAIT,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run the harness's kubectl as the admin, without blocking the trio loop."""
     full_env = dict(os.environ)

@@ -16,6 +16,7 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 from vk_trio.kube import ApiError, KubeClient, KubeConfig, NotFound
 from vk_trio.node import NodeOptions, Taint, VirtualNode
 from vk_trio.provider import LateResourceLookup, PodLifecycleHandler
@@ -81,7 +82,7 @@ class RunningNode:
         return [event["reason"] for event in await self.events_for(namespace, name)]
 
     async def reasons_with(
-        self, namespace: str, name: str, *wanted: str, timeout: float = 30.0
+        self, namespace: str, name: str, *wanted: str, timeout: float = WAIT
     ) -> list[str]:
         """The object's event reasons once all of ``wanted`` are among them.
 
@@ -99,7 +100,7 @@ class RunningNode:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, interval: float = 0.1
+    check: Callable[[], Awaitable[Any]], *, timeout: float = WAIT, interval: float = 0.1
 ) -> Any:
     """Call ``check`` until it returns something truthy; return that (fail after ``timeout``)."""
     last: Any = None
@@ -153,7 +154,7 @@ async def running_node(
         )
         try:
             async with trio.open_nursery() as nursery:
-                with trio.fail_after(60):
+                with trio.fail_after(WAIT):
                     await nursery.start(node.run)
                 yield RunningNode(name, client, node, provider)
                 node.stop()

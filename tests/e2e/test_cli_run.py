@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests._controlplane import ApiError, ControlPlane
+from tests._waits import WAIT
 
 pytestmark = pytest.mark.controlplane
 
@@ -33,7 +34,7 @@ def _free_port() -> int:
         return port
 
 
-def _wait(what: str, check: object, timeout: float = 30.0) -> None:
+def _wait(what: str, check: object, timeout: float = WAIT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]
@@ -48,7 +49,7 @@ class VkProcess:
         self.node = node
         self.metrics = metrics
 
-    def stop(self, timeout: float = 30.0) -> tuple[int, str]:
+    def stop(self, timeout: float = WAIT) -> tuple[int, str]:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         _, err = self.proc.communicate(timeout=timeout)
@@ -113,7 +114,7 @@ def test_runs_a_pod_serves_metrics_and_stops_gracefully_on_sigterm(
 ) -> None:
     with controlplane.admin_client() as api:
         _wait("the node to be Ready", lambda: _node_ready(api, vk.node))
-        health = httpx.get(f"http://127.0.0.1:{vk.metrics}/healthz", timeout=5)
+        health = httpx.get(f"http://127.0.0.1:{vk.metrics}/healthz", timeout=WAIT)
         assert (health.status_code, health.text) == (200, "ok")
         pod = {
             "apiVersion": "v1",
@@ -127,7 +128,7 @@ def test_runs_a_pod_serves_metrics_and_stops_gracefully_on_sigterm(
         api.create(f"/api/v1/namespaces/{namespace}/pods", pod)
         path = f"/api/v1/namespaces/{namespace}/pods/web"
         _wait("the pod to run", lambda: api.get(path)["status"].get("phase") == "Running")
-        metrics = httpx.get(f"http://127.0.0.1:{vk.metrics}/metrics", timeout=5).text
+        metrics = httpx.get(f"http://127.0.0.1:{vk.metrics}/metrics", timeout=WAIT).text
         assert 'workqueue_adds_total{name="' in metrics
         assert 'vk_trio_api_request_duration_seconds_count{code="200",verb="GET"}' in metrics
         # The kubelet API the process serves, reached the way users reach it: kubectl through

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests._controlplane import ApiError, ControlPlane
+from tests._waits import WAIT
 
 from .test_cli_run import VK_TRIO, _free_port, _node_ready, _wait
 
@@ -74,7 +75,7 @@ def _env(cp: ControlPlane) -> dict[str, str]:
 
 def _answers(url: str) -> bool:
     try:
-        httpx.get(url, timeout=5)
+        httpx.get(url, timeout=WAIT)
     except httpx.HTTPError:
         return False
     return True
@@ -143,7 +144,7 @@ def test_a_signal_stops_the_start_up_against_a_dead_api_server(
 
 def _provider_call_running(metrics: int) -> bool:
     """A sync worker is inside a provider call (the mock's create hangs)."""
-    text = httpx.get(f"http://127.0.0.1:{metrics}/metrics", timeout=5).text
+    text = httpx.get(f"http://127.0.0.1:{metrics}/metrics", timeout=WAIT).text
     running = re.findall(
         r"^workqueue_longest_running_processor_seconds\{[^}]*\} (\S+)$", text, re.M
     )

@@ -29,6 +29,7 @@ from tests._controlplane import (
     ControlPlane,
     wait_for,
 )
+from tests._waits import WAIT
 from tests.conftest import StartControlPlane, unique_name
 
 pytestmark = pytest.mark.controlplane
@@ -135,18 +136,18 @@ def test_kubelet_serving_certificate_verifies_for_loopback(controlplane: Control
     try:
         for host in ("127.0.0.1", "localhost"):
             with (
-                socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+                socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw,
                 client_ctx.wrap_socket(raw, server_hostname=host) as tls,
             ):
                 assert tls.recv(2) == b"ok"
         with (
             pytest.raises(ssl.SSLCertVerificationError),
-            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw,
             client_ctx.wrap_socket(raw, server_hostname="example.com"),
         ):
             pass
     finally:
-        thread.join(timeout=10)
+        thread.join(timeout=WAIT)
         listener.close()
 
 
@@ -439,7 +440,7 @@ def test_scheduler_binds_pod_to_matching_ready_node(
             events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]
             return any(e["reason"] == "Scheduled" for e in events)
 
-        wait_for(scheduled, timeout=30, interval=0.5, message="Scheduled event")
+        wait_for(scheduled, timeout=WAIT, interval=0.5, message="Scheduled event")
 
 
 def test_node_turns_not_ready_when_its_lease_is_not_renewed(
@@ -514,7 +515,7 @@ def test_restart_keeps_objects_and_watch_resumes(private_cp: ControlPlane) -> No
         before = api.create(path, {"metadata": {"name": "before"}, "data": {"x": "1"}})
         rv = before["metadata"]["resourceVersion"]
         # The open watch delivered the object: it is established across the restart.
-        wait_for(lambda: len(events) >= 1, timeout=30, message="watch event")
+        wait_for(lambda: len(events) >= 1, timeout=WAIT, message="watch event")
         assert events[0]["type"] == "ADDED"
     old_pid = private_cp.pids["apiserver"]
 
@@ -523,7 +524,7 @@ def test_restart_keeps_objects_and_watch_resumes(private_cp: ControlPlane) -> No
     assert restarted.server == private_cp.server
     assert restarted.ready["restarts"] == private_cp.ready["restarts"] + 1
     assert restarted.pids["apiserver"] != old_pid
-    watcher.join(timeout=30)
+    watcher.join(timeout=WAIT)
     assert not watcher.is_alive(), "the watch should end when the API server goes away"
     assert events[-1]["type"] == "CLOSED"
     with restarted.admin_client() as api:

@@ -21,6 +21,7 @@ import pytest
 import trio
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 from vk_trio_mock import MockConfig, MockLogs
 
 from ._kubelet_api_support import (
@@ -79,7 +80,7 @@ async def test_logs_follow_streams_lines_as_they_are_written(
             assert process.stdout is not None
             received = b""
             arrivals: list[float] = []
-            with trio.fail_after(30):
+            with trio.fail_after(WAIT):
                 while received.count(b"\n") < 4:
                     chunk = await process.stdout.receive_some()
                     assert chunk, "kubectl logs -f ended"
@@ -142,12 +143,12 @@ async def test_exec_with_a_tty_follows_resizes(
                 _set_size(master, rows=40, cols=120)
                 process.send_signal(signal.SIGWINCH)
                 # A resize travels on its own stream; ask until the shell has seen it.
-                with trio.fail_after(20):
+                with trio.fail_after(WAIT):
                     while b"120x40" not in output.data:
                         await output.write(b"size\r")
                         await output.wait_for(b"$ ", start=len(output.data))
                 await output.write(b"exit 4\r")
-                with trio.fail_after(30):
+                with trio.fail_after(WAIT):
                     await process.wait()
                 assert process.returncode == 4
         finally:
@@ -187,7 +188,7 @@ async def test_port_forward_carries_http_requests(
         async with background_process(command, stdout=-1, env=env) as process:
             assert process.stdout is not None
             text = b""
-            with trio.fail_after(30):
+            with trio.fail_after(WAIT):
                 while text.count(b"Forwarding from 127.0.0.1") < 2:
                     chunk = await process.stdout.receive_some()
                     assert chunk, "kubectl port-forward ended"
@@ -273,7 +274,7 @@ class _PtyReader:
     async def write(self, data: bytes) -> None:
         await self._stream.send_all(data)
 
-    async def wait_for(self, needle: bytes, *, start: int = 0, timeout: float = 30) -> None:
+    async def wait_for(self, needle: bytes, *, start: int = 0, timeout: float = WAIT) -> None:
         with trio.fail_after(timeout):
             while needle not in self.data[start:]:
                 try:
@@ -321,7 +322,7 @@ async def test_official_python_client_stream_exec(
                 ws.sock.shutdown()
 
             echo = session(["echo", "from", "python"])
-            echo.run_forever(timeout=20)
+            echo.run_forever(timeout=WAIT)
             output = echo.read_stdout()
             finish(echo)
             cat = session(["cat"], stdin=True)
@@ -332,7 +333,7 @@ async def test_official_python_client_stream_exec(
                 echoed += cat.read_stdout(timeout=5) or ""
             finish(cat)
             failing = session(["exit", "6"])
-            failing.run_forever(timeout=20)
+            failing.run_forever(timeout=WAIT)
             returncode = failing.returncode
             finish(failing)
             api.api_client.close()

@@ -14,6 +14,7 @@ import trio
 import trustme
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 from vk_trio.api import KubeletServer, KubeletServerConfig
 from vk_trio.api.spdy import open_spdy_connection
 from vk_trio_mock import MockProvider
@@ -36,7 +37,7 @@ def kubelet_client(
 ) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.AsyncClient(
-        base_url=f"https://127.0.0.1:{vk.port}", verify=ctx, headers=headers, timeout=30
+        base_url=f"https://127.0.0.1:{vk.port}", verify=ctx, headers=headers, timeout=WAIT
     )
 
 

@@ -5,6 +5,7 @@ from typing import Any
 import trio
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 from vk_trio_mock import FailurePlan, MockConfig, MockKnobs
 
 from ._node_support import JSON, RunningNode, eventually, running_node
@@ -49,14 +50,17 @@ async def test_graceful_delete_finishes_when_containers_stop(
 ) -> None:
     async with running_node(controlplane, "delete") as vk:
         await vk.create_pod(namespace, "web")
-        await running_pod(vk, namespace, "web")
+        running = await running_pod(vk, namespace, "web")
         path = vk.pod_path(namespace, "web")
         seen: list[JSON] = []
         async with trio.open_nursery() as nursery:
 
             async def watch() -> None:
+                # from the version seen Running: no event after it can be missed
                 async with vk.client.watch(
-                    vk.pod_path(namespace), field_selector="metadata.name=web"
+                    vk.pod_path(namespace),
+                    field_selector="metadata.name=web",
+                    resource_version=running["metadata"]["resourceVersion"],
                 ) as events:
                     async for event in events:
                         seen.append({"type": event.type, **event.object})
@@ -64,12 +68,12 @@ async def test_graceful_delete_finishes_when_containers_stop(
                             return
 
             nursery.start_soon(watch)
-            await trio.sleep(0.5)
             started = trio.current_time()
-            await vk.client.delete(path, grace_period_seconds=30)
-            await eventually(lambda: _absent(vk, path), timeout=20)
+            # a grace period far beyond the wait: ending before it is the behaviour under test
+            await vk.client.delete(path, grace_period_seconds=3600)
+            await eventually(lambda: _absent(vk, path))
             took = trio.current_time() - started
-        assert took < 10  # the Go version keeps it for the whole 30 s
+        assert took < WAIT  # the Go version keeps it for the whole grace period
         phases = [e.get("status", {}).get("phase") for e in seen if e["type"] == "MODIFIED"]
         assert "Succeeded" in phases  # the terminal status was visible before removal
         terminal = next(e for e in seen if e.get("status", {}).get("phase") == "Succeeded")
@@ -101,7 +105,7 @@ async def test_force_delete_reaches_the_provider(
         async def gone_from_provider() -> bool:
             return bool(vk.provider.statistics().pods == 0)
 
-        await eventually(gone_from_provider, timeout=5)
+        await eventually(gone_from_provider)
 
 
 async def test_label_change_updates_and_status_change_does_not(
@@ -121,7 +125,7 @@ async def test_label_change_updates_and_status_change_does_not(
             pod = await vk.pod(namespace, "web")
             return pod is not None and "message" not in pod["status"]
 
-        await eventually(reasserted, timeout=10)
+        await eventually(reasserted)
         await trio.sleep(1)
         assert vk.provider.statistics().updates == updates
         reasons = await vk.reasons(namespace, "web")
@@ -146,7 +150,7 @@ async def test_provider_failures_are_retried_and_visible(
             return failed if failed and failed[0].get("count") == 2 else None
 
         # the repeat is folded into the first event (count 2), not posted as a second one
-        failed = await eventually(folded, timeout=10)
+        failed = await eventually(folded)
         assert len(failed) == 1
         assert failed[0]["message"] == "boom"
 
@@ -208,7 +212,13 @@ async def test_service_links_and_runtime_fields(controlplane: ControlPlane, name
             {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
         ]
-        await trio.sleep(0.5)  # the service reaches the informer cache
+        assert vk.node is not None
+
+        async def cached() -> bool:  # the service reached the informer cache
+            services = vk.node.lookups.list_services(namespace)  # type: ignore[union-attr]
+            return any(s["metadata"]["name"] == "my-db" for s in services)
+
+        await eventually(cached)
         await vk.create_pod(namespace, "linked", **_env_pod(env, enableServiceLinks=True))
         await vk.create_pod(namespace, "unlinked", **_env_pod(env))
         await running_pod(vk, namespace, "linked")

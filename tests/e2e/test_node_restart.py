@@ -51,9 +51,9 @@ async def test_restart_with_changes_made_while_down(
         modified = await vk.provider.get_pod(namespace, "modified")
         assert modified is not None and modified["metadata"]["labels"]["v"] == "2"
         # a never-started pod deleted while down is removed at once
-        await eventually(lambda: _gone(vk, namespace, "pending-deleted"), timeout=5)
+        await eventually(lambda: _gone(vk, namespace, "pending-deleted"))
         # the running pod deleted while down goes when its 5 s grace period is over
-        await eventually(lambda: _gone(vk, namespace, "graceful"), timeout=15)
+        await eventually(lambda: _gone(vk, namespace, "graceful"))
         # the fresh provider does not have it (NotFoundError): that delete is done, not failed
         reasons = await vk.reasons_with(namespace, "graceful", "ProviderDeleteSuccess")
         assert "ProviderDeleteFailed" not in reasons

@@ -7,6 +7,7 @@ bound is the controller's watch of its own Node.
 """
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 
 from ._node_support import eventually, running_node
 
@@ -19,12 +20,12 @@ async def test_deleted_node_is_registered_again_through_the_watch(
         lease = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{vk.name}"
         assert await vk.get(lease) is not None
         for _ in range(2):  # and again: the watch survives its own Node's replacement
-            old = await vk.client.get(path)
+            old_uid = (await vk.client.get(path))["metadata"]["uid"]
             await vk.client.delete(path)
 
-            async def recreated(old_uid: str = old["metadata"]["uid"]) -> bool:
+            async def recreated(old_uid: str = old_uid) -> bool:
                 node = await vk.get(path)
                 return node is not None and node["metadata"]["uid"] != old_uid
 
-            await eventually(recreated, timeout=120)
+            await eventually(recreated, timeout=WAIT)
             assert await vk.get(lease) is not None  # the Lease never went away

@@ -23,6 +23,7 @@ import pytest
 import trio
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 from vk_trio.informers import (
     DeletedFinalStateUnknown,
     ReflectorOptions,
@@ -68,7 +69,7 @@ async def start_proxy(nursery: trio.Nursery, cp: ControlPlane) -> TcpProxy:
     return proxy
 
 
-async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
+async def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
     """Poll ``condition`` (state of a real server and of the informer) until it holds."""
     with trio.fail_after(timeout):
         while True:
@@ -328,7 +329,7 @@ async def test_bookmarks_advance_the_resource_version(
                         and int(informer.last_sync_resource_version) >= elsewhere
                     ),
                     "a bookmark",
-                    timeout=30,
+                    timeout=WAIT,
                 )
             except trio.TooSlowError:
                 raise AssertionError((informer.statistics(), elsewhere)) from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import trio
 import trio.testing
 
+from tests._waits import WAIT
+
 from .proxy import TcpProxy
 
 
@@ -46,10 +48,10 @@ async def test_forwards_stalls_and_partitions() -> None:
         assert proxy.open_connections == 2
 
         proxy.partition()
-        with trio.fail_after(5):
+        with trio.fail_after(WAIT):
             assert await second.receive_some(100) == b""  # closed by the proxy
         third = await trio.open_tcp_stream("127.0.0.1", proxy.port)
-        with trio.fail_after(5):
+        with trio.fail_after(WAIT):
             assert await third.receive_some(100) == b""  # refused while partitioned
         proxy.heal()
         fourth = await trio.open_tcp_stream("127.0.0.1", proxy.port)

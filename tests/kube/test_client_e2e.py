@@ -14,6 +14,7 @@ import trio
 import yaml
 
 from tests._controlplane import ControlPlane
+from tests._waits import WAIT
 from vk_trio.kube import (
     AlreadyExists,
     Conflict,
@@ -231,7 +232,7 @@ async def test_watch_events_in_order(client: KubeClient, namespace: str) -> None
     path = resource_path("v1", "configmaps", namespace=namespace)
     start = await client.list(path)
     seen: list[tuple[str, str]] = []
-    with trio.fail_after(30):
+    with trio.fail_after(WAIT):
         async with client.watch(
             path, resource_version=start["metadata"]["resourceVersion"], timeout_seconds=60
         ) as events:
@@ -252,7 +253,7 @@ async def test_watch_initial_events_end_with_a_bookmark(client: KubeClient, name
     for i in range(3):
         await client.create(path, configmap(f"i-{i}"))
     events: list[WatchEvent] = []
-    with trio.fail_after(30):
+    with trio.fail_after(WAIT):
         async with client.watch(path, send_initial_events=True, timeout_seconds=30) as stream:
             async for event in stream:
                 events.append(event)
@@ -268,7 +269,7 @@ async def test_watch_initial_events_end_with_a_bookmark(client: KubeClient, name
 async def test_watch_ends_at_timeout_seconds(client: KubeClient, namespace: str) -> None:
     path = resource_path("v1", "configmaps", namespace=namespace)
     start = await client.list(path)
-    with trio.fail_after(30):
+    with trio.fail_after(WAIT):
         async with client.watch(
             path, resource_version=start["metadata"]["resourceVersion"], timeout_seconds=1
         ) as events:

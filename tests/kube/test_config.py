@@ -4,11 +4,15 @@ in-cluster config, and one clear ConfigError for every broken setup."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import json
+import os
+import signal
 import ssl
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,7 @@ import trustme
 import yaml
 
 from vk_trio.kube import ConfigError, KubeClient, KubeConfig, load_config, load_in_cluster_config
-from vk_trio.kube._credentials import LoaderCredentials
+from vk_trio.kube._credentials import LOAD_TIMEOUT, LoaderCredentials
 
 from .httpserver import TestServer
 
@@ -340,6 +344,10 @@ PLUGIN = textwrap.dedent(
     open(state, "w").write(str(n))
     open(state + ".info", "w").write(os.environ.get("KUBERNETES_EXEC_INFO", ""))
     mode = sys.argv[2]
+    if mode == "hang" or (mode == "hang-later" and n > 1):
+        open(state + ".pid-" + str(n), "w").write(str(os.getpid()))
+        import time
+        time.sleep(3600)  # waiting for a login that never comes
     if mode == "fail":
         sys.stderr.write("plugin says: not logged in\\n")
         sys.exit(3)
@@ -518,3 +526,59 @@ async def test_credentials_expiry_in_the_past_still_rate_limits_refreshes(
     mock_clock.jump(1.5)
     await creds.authorization()
     assert runs == 2
+
+
+def _kill_plugins(tmp_path: Path) -> None:
+    for pid_file in tmp_path.glob("state.pid-*"):
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+async def test_hung_exec_plugin_at_start_is_one_clear_error(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    path = simple(tmp_path / "config", {"server": "http://x.test"}, exec_user(tmp_path, "hang"))
+    try:
+        with pytest.raises(ConfigError) as info:
+            await load_config(str(path))
+    finally:
+        await wait_for_file(tmp_path / "state.pid-1")
+        _kill_plugins(tmp_path)
+    message = str(info.value)
+    assert str(path) in message
+    assert f"longer than {LOAD_TIMEOUT:g}s" in message
+    assert "exec credential plugin" in message
+
+
+async def test_hung_exec_plugin_refresh_keeps_the_token_and_runs_once(
+    tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    user = exec_user(tmp_path, "hang-later")
+    path = simple(tmp_path / "config", {"server": "http://x.test"}, user)
+    config = await load_config(str(path))  # the first run answers (in real time)
+    autojump_clock = mock_clock
+    autojump_clock.autojump_threshold = 0  # from here on, waiting out the timeout is instant
+    try:
+        assert await config.credentials.authorization() == "Bearer exec-1"
+        autojump_clock.jump(95)  # refresh due: the plugin hangs, the lock is not held for ever
+        assert await config.credentials.authorization() == "Bearer exec-1"
+        await wait_for_file(tmp_path / "state.pid-2")
+        for _ in range(3):  # later refreshes do not start more copies while it hangs
+            autojump_clock.jump(11)
+            assert await config.credentials.authorization() == "Bearer exec-1"
+        assert (tmp_path / "state").read_text() == "2"
+    finally:
+        _kill_plugins(tmp_path)
+
+
+async def wait_for_file(path: Path) -> None:
+    """The plugin process writes it when it starts (a real process: poll, generously)."""
+
+    def written() -> bool:
+        return path.exists() and bool(path.read_text())
+
+    for _ in range(1200):
+        if await trio.to_thread.run_sync(written):
+            return
+        await trio.to_thread.run_sync(time.sleep, 0.1)
+    raise AssertionError(f"{path} never appeared")

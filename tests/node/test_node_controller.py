@@ -10,7 +10,8 @@ import pytest
 import trio
 import trio.testing
 
-from vk_trio.node._kube import Conflict, Forbidden, ServerTimeout
+from vk_trio.kube import Gone
+from vk_trio.node._kube import Conflict, Forbidden, InternalError, ServerTimeout
 from vk_trio.node._node_controller import PING_FAILED_REASON, REGISTER_BACKOFF, NodeController
 from vk_trio.node._node_object import build_node
 from vk_trio.node._node_status import LAST_APPLIED_STATUS_ANNOTATION
@@ -205,6 +206,37 @@ async def test_deleted_node_is_registered_again(autojump_clock: trio.testing.Moc
         await trio.sleep(10)
         owner = kube.objects[LEASE_PATH]["metadata"]["ownerReferences"][0]
         assert owner["uid"] == node["metadata"]["uid"]
+    assert controller.statistics().registrations == 2
+
+
+async def test_deleted_node_comes_back_through_the_watch_while_its_lease_stays(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    controller = NodeController(kube, node_object(), now=WallClock())  # status every 60 s
+    async with running(controller):
+        old_uid = kube.objects[NODE_PATH]["metadata"]["uid"]
+        await trio.sleep(3)
+        await kube.delete(NODE_PATH)  # no garbage collector: the Lease stays
+        await trio.sleep(0.5)  # far from the 60 s status tick and the 10 s lease renewal
+        assert kube.objects[NODE_PATH]["metadata"]["uid"] != old_uid
+        assert LEASE_PATH in kube.objects
+    assert controller.statistics().registrations == 2
+
+
+async def test_the_node_watch_survives_expiry_and_errors(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = FakeKube()
+    kube.fail_next("watch", Gone("too old", status_code=410))
+    kube.fail_next("watch", InternalError("etcd hiccup", status_code=500))
+    controller = NodeController(kube, node_object(), now=WallClock())
+    async with running(controller):
+        await trio.sleep(5)  # 410: resync and watch afresh; 500: back off (1-1.2 s) and again
+        assert len(kube.calls("watch", "/api/v1/nodes")) == 3
+        await kube.delete(NODE_PATH)
+        await trio.sleep(1)
+        assert NODE_PATH in kube.objects
     assert controller.statistics().registrations == 2
 
 

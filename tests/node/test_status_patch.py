@@ -9,7 +9,7 @@ from vk_trio.node._pod_conditions import (
     desired_conditions,
     readiness_gates,
 )
-from vk_trio.node._status_patch import merge_patch, status_patch
+from vk_trio.node._status_patch import _unchanged, desired_status, merge_patch, status_patch
 from vk_trio.node._strategic import apply_strategic_patch
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -238,3 +238,37 @@ def test_merge_patch_of_scalars() -> None:
     assert merge_patch(1, 1) is None
     assert merge_patch(1, 2) == 2
     assert merge_patch({"a": 1}, [1]) == [1]
+
+
+def test_the_quick_check_never_disagrees_with_the_full_comparison() -> None:
+    base = {
+        "phase": "Running",
+        "qosClass": "BestEffort",
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": EARLIER},
+            {"type": "Ready", "status": "True", "lastTransitionTime": EARLIER},
+            {"type": "DisruptionTarget", "status": "True"},
+        ],
+    }
+    providers: list[dict[str, Any]] = [
+        {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]},
+        {"phase": "Running", "conditions": [{"type": "PodScheduled", "status": "True"}]},
+        {"phase": "Running", "conditions": []},
+        {"phase": "Running", "conditions": [{"type": "Ready", "status": "True", "reason": "x"}]},
+        {
+            "phase": "Running",
+            "conditions": [
+                {"type": "Ready", "status": "True", "lastTransitionTime": STAMP},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": EARLIER},
+            ],
+        },
+        {"phase": "Running", "nominatedNodeName": "x", "conditions": base["conditions"]},
+        {"phase": "Failed", "conditions": base["conditions"]},
+        {"conditions": base["conditions"]},
+    ]
+    for provider in providers:
+        quick = _unchanged(base, provider)
+        full = desired_status(base, provider, (), now) == base
+        assert not quick or full, provider
+    assert _unchanged(base, providers[0])  # the mock's shape takes the quick path

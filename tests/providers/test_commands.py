@@ -43,15 +43,22 @@ def _pipe() -> tuple[trio.abc.SendStream, trio.abc.ReceiveStream]:
 
 
 async def drain(stream: trio.abc.ReceiveStream) -> bytes:
+    """Everything written so far: read until EOF, or until every other task waits (then nothing
+    more can come). Not a quiet period on the clock, which a loaded machine can overrun between
+    two writes of one command."""
     data = b""
-    while True:
-        with trio.move_on_after(0.01):
-            chunk = await stream.receive_some()
-            if not chunk:
-                return data
-            data += chunk
-            continue
-        return data
+    async with trio.open_nursery() as nursery:
+
+        async def read() -> None:
+            nonlocal data
+            while chunk := await stream.receive_some():
+                data += chunk
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(read)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    return data
 
 
 async def run(command: Sequence[str], session: Session | None = None) -> tuple[bytes, bytes]:

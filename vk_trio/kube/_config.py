@@ -27,7 +27,13 @@ from typing import Any, Final, final
 import attrs
 import trio
 
-from ._credentials import Credentials, LoaderCredentials, StaticCredentials
+from ._credentials import (
+    Credentials,
+    CredentialsTimeout,
+    LoaderCredentials,
+    StaticCredentials,
+    load_in_thread,
+)
 from ._transport import default_ssl_context
 
 __all__ = ["ConfigError", "KubeConfig", "load_config"]
@@ -212,7 +218,10 @@ async def _load_kubeconfig(paths: list[str], context: str | None, source: str) -
     loader = holder["loader"]
     user = _user_section(loader)
     if user.get("exec") and not _has_credentials(config):
-        detail = await trio.to_thread.run_sync(_exec_failure, loader)
+        try:
+            detail = await load_in_thread(lambda: _exec_failure(loader), busy=[])
+        except CredentialsTimeout as exc:
+            detail = str(exc)
         raise ConfigError(f"{source}: the exec credential plugin failed: {detail}")
     if user.get("proxy-url") or _cluster_section(loader).get("proxy-url"):
         raise ConfigError(f"{source}: proxy-url is not supported by this client")
@@ -288,7 +297,10 @@ def _call_loader(load: Any, source: str) -> tuple[Any, datetime.datetime | None]
 
 
 async def _run_loader(load: Any, source: str) -> tuple[Any, datetime.datetime | None]:
-    return await trio.to_thread.run_sync(_call_loader, load, source)
+    try:  # bounded: a hung exec plugin must not hang start-up (nor its SIGTERM)
+        return await load_in_thread(lambda: _call_loader(load, source), busy=[])
+    except CredentialsTimeout as exc:
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def _describe(exc: BaseException) -> str:

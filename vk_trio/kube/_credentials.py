@@ -20,6 +20,13 @@ because it reads files and may spawn a plugin) and this module decides
 
 A refresh runs under a lock so that concurrent callers share one plugin run.
 The fast path (credentials still fresh) neither awaits nor takes the lock.
+
+A load is bounded by ``load_timeout`` (:data:`LOAD_TIMEOUT`, 60 s): an exec plugin that hangs
+(waiting for a browser login, a dead metadata server) would otherwise hold the lock, and with it
+every API call, for ever. On timeout the load fails with :class:`CredentialsTimeout` (the old
+credentials stay in use and the load is tried again later, as after any failed refresh); the
+worker thread is abandoned (the loader gives no handle on the plugin's process), and no second
+load starts while the abandoned one is still running, so a hung plugin never piles up copies.
 """
 
 from __future__ import annotations
@@ -27,12 +34,21 @@ from __future__ import annotations
 import datetime
 import logging
 import ssl
+import threading
 from collections.abc import Callable
-from typing import Any, Final, Protocol, final
+from typing import Any, Final, Protocol, TypeVar, final
 
 import trio
 
-__all__ = ["FILE_REFRESH_PERIOD", "Credentials", "LoaderCredentials", "StaticCredentials"]
+__all__ = [
+    "FILE_REFRESH_PERIOD",
+    "LOAD_TIMEOUT",
+    "Credentials",
+    "CredentialsTimeout",
+    "LoaderCredentials",
+    "StaticCredentials",
+    "load_in_thread",
+]
 
 #: How often a token file is re-read, in seconds.
 FILE_REFRESH_PERIOD: Final = 60.0
@@ -40,7 +56,53 @@ _MAX_EARLY: Final = 300.0
 _MIN_INTERVAL: Final = 1.0
 _RETRY_FAILED: Final = 10.0
 
+#: Longest a credentials load (which may run an exec plugin) may take, in seconds.
+LOAD_TIMEOUT: Final = 60.0
+
 logger = logging.getLogger("vk_trio.kube")
+
+
+class CredentialsTimeout(Exception):
+    """Loading credentials (usually: running the exec credential plugin) took too long."""
+
+
+_T = TypeVar("_T")
+
+
+async def load_in_thread(
+    load: Callable[[], _T], *, timeout: float = LOAD_TIMEOUT, busy: list[threading.Event]
+) -> _T:
+    """Run the blocking ``load`` in a worker thread, for at most ``timeout`` seconds.
+
+    ``busy`` holds the completion flag of a load abandoned earlier (at most one): while that one
+    still runs, this raises at once instead of starting another. Cancellation (a shutdown)
+    abandons the thread too, so a hung plugin never blocks the process's exit.
+    """
+    if busy and not busy[0].is_set():
+        raise CredentialsTimeout(
+            "the previous credentials load (exec credential plugin) has still not finished"
+        )
+    busy.clear()
+    done = threading.Event()
+
+    def run() -> _T:
+        try:
+            return load()
+        finally:
+            done.set()
+
+    with trio.move_on_after(timeout):
+        try:
+            return await trio.to_thread.run_sync(run, abandon_on_cancel=True)
+        except trio.Cancelled:
+            if not done.is_set():
+                busy.append(done)
+            raise
+    busy.append(done)
+    raise CredentialsTimeout(
+        f"loading credentials took longer than {timeout:g}s"
+        " (is the exec credential plugin waiting for input?)"
+    )
 
 
 class Credentials(Protocol):
@@ -118,8 +180,11 @@ class LoaderCredentials:
         file_based: bool,
         ssl_context: ssl.SSLContext | None = None,
         initial: tuple[Any, datetime.datetime | None] | None = None,
+        load_timeout: float = LOAD_TIMEOUT,
     ) -> None:
         self._load = load
+        self._load_timeout = load_timeout
+        self._abandoned: list[threading.Event] = []
         self._file_based = file_based
         self._ssl_context = ssl_context
         self._lock = trio.Lock()
@@ -164,7 +229,9 @@ class LoaderCredentials:
         self._due = due
 
     async def _reload(self) -> None:
-        config, expiry = await trio.to_thread.run_sync(self._load)
+        config, expiry = await load_in_thread(
+            self._load, timeout=self._load_timeout, busy=self._abandoned
+        )
         snap = self._snapshot(config, expiry)
         previous = self._current
         self._current = snap

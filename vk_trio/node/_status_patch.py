@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from vk_trio.util import Now, utc_now
 
-from ._pod_conditions import desired_conditions
+from ._pod_conditions import KUBELET_CONDITION_TYPES, desired_conditions
 from ._podutil import normalized
 
 __all__ = [
@@ -119,6 +119,56 @@ def desired_status(
     return desired
 
 
+def _unchanged(current: Mapping[str, Any], provider: Mapping[str, Any]) -> bool:
+    """A quick, exact check that :func:`desired_status` would return ``current`` (no gates).
+
+    ``False`` only means "look closer": the full comparison follows.
+    """
+    for field in PROVIDER_STATUS_FIELDS:
+        if field == "conditions":
+            continue
+        if field in provider:
+            if field not in current or current[field] != provider[field]:
+                return False
+        elif field in current and field not in PRESERVED_STATUS_FIELDS:
+            return False
+    mine: dict[Any, Any] = {}
+    for condition in current.get("conditions") or ():
+        if type(condition) is not dict:
+            return False
+        if condition.get("type") in KUBELET_CONDITION_TYPES:
+            mine[condition["type"]] = condition
+    matched = 0
+    for condition in provider.get("conditions") or ():
+        if type(condition) is not dict:
+            return False
+        kind = condition.get("type")
+        if kind not in KUBELET_CONDITION_TYPES:
+            continue
+        old = mine.get(kind)
+        if old is None or not _same_condition(old, condition):
+            return False
+        matched += 1
+    # every owned condition on the object is reported (else it is deleted), but PodScheduled
+    return matched == len(mine) or (
+        matched == len(mine) - 1
+        and "PodScheduled" in mine
+        and not any(
+            type(c) is dict and c.get("type") == "PodScheduled"
+            for c in provider.get("conditions") or ()
+        )
+    )
+
+
+def _same_condition(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """``new`` as written would leave ``old`` as it is (a missing transition time is kept)."""
+    if "lastTransitionTime" not in new:
+        return len(old) - ("lastTransitionTime" in old) == len(new) and all(
+            old.get(key) == value for key, value in new.items()
+        )
+    return old == new
+
+
 def _conditions_patch(current: Sequence[Any], desired: Sequence[Any]) -> list[Any] | None:
     """The ``conditions`` entries of a strategic merge patch: changed ones by ``type``."""
     old = {c.get(_CONDITION_KEY): c for c in current if isinstance(c, Mapping)}
@@ -160,8 +210,10 @@ def status_patch(
     """The ``{"status": ...}`` strategic merge patch for the status subresource, or ``None``
     when the API server already has what the node wants."""
     current = current or {}
+    if not readiness_gates and _unchanged(current, provider):
+        return None  # the common case: no copies, no normalising
     if desired_status(current, provider, readiness_gates, now) == current:
-        return None  # the common case, no normalising
+        return None
     current_status = normalized(dict(current))
     wanted = normalized(desired_status(current_status, provider, readiness_gates, now))
     patch = _strategic_patch(current_status, wanted)

@@ -13,6 +13,7 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests._waits import WAIT
 from vk_trio.api.spdy import (
     DataFrame,
     Frame,
@@ -172,7 +173,7 @@ async def test_closing_the_connection_ends_open_streams_and_accept() -> None:
 async def test_goaway_from_peer_is_seen_by_wait_peer_gone() -> None:
     async with connected_pair() as (client, server):
         await client.goaway()
-        with trio.fail_after(5):
+        with trio.fail_after(WAIT):
             await server.wait_peer_gone()
         assert not server.closed
         assert server.session.goaway_received
@@ -186,7 +187,7 @@ async def test_protocol_error_sends_goaway_and_closes() -> None:
     client_transport, server_transport = trio.testing.memory_stream_pair()
     async with open_spdy_connection(server_transport, linger=0) as server:
         await client_transport.send_all(b"\x80\x02\x00\x01" + bytes(12))  # SPDY/2: unsupported
-        with trio.fail_after(5):
+        with trio.fail_after(WAIT):
             await server.wait_closed()
         assert server.closed
         assert server.close_reason is not None and "version 2" in server.close_reason

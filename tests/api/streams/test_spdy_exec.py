@@ -7,6 +7,7 @@ import pytest
 import trio
 import trio.testing
 
+from tests._waits import WAIT
 from vk_trio.api.spdy import RstStatus, SpdyConnection, SpdyStream, StreamResetError
 from vk_trio.api.streams import (
     RemoteCommandOptions,
@@ -202,7 +203,7 @@ async def test_wait_closed_fires_when_the_client_goes_away() -> None:
 
         async def serve() -> None:
             async with accept_spdy_remote_command(server, "v4.channel.k8s.io", options) as streams:
-                with trio.fail_after(5):
+                with trio.fail_after(WAIT):
                     await streams.wait_closed()
                 client_gone.set()
 
@@ -210,7 +211,7 @@ async def test_wait_closed_fires_when_the_client_goes_away() -> None:
         await _open(client, "error")
         await _open(client, "stdout")
         await client.goaway()
-        with trio.fail_after(5):
+        with trio.fail_after(WAIT):
             await client_gone.wait()
 
 

@@ -6,6 +6,7 @@ import orjson
 import pytest
 import trio
 
+from tests._waits import WAIT
 from vk_trio.api.streams import (
     CHANNEL_ERROR,
     CHANNEL_RESIZE,
@@ -141,7 +142,7 @@ async def test_stdin_ends_when_the_websocket_closes_and_wait_closed_fires() -> N
         async def serve() -> None:
             async with open_websocket_remote_command(server_ws, "v4.channel.k8s.io", options) as s:
                 await cat(s)
-                with trio.fail_after(5):
+                with trio.fail_after(WAIT):
                     await s.wait_closed()
                 # Writing the status to a closed WebSocket is not an error for the handler.
                 await s.write_status(status_for_error(None))
@@ -209,7 +210,7 @@ async def test_malformed_close_signal_ends_the_input() -> None:
         await client_ws.send_message(b"\xff\x00\x00")
         assert s.stdin is not None
         assert await s.stdin.receive_some() == b""
-        with trio.fail_after(5):
+        with trio.fail_after(WAIT):
             await s.wait_closed()
 
 
