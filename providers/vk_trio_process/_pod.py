@@ -218,6 +218,9 @@ class PodRuntime:
 
     async def _supervise(self, record: ContainerRecord) -> None:
         while True:
+            if self._stop.is_set():
+                record.finished = True
+                return
             began = trio.current_time()
             code = await self._run_once(record)
             if not self._restart(record, code):
@@ -465,10 +468,15 @@ class PodRuntime:
         self.terminating = True
         self._stop.set()
         self._changed()
-        async with trio.open_nursery() as nursery:
-            for record in self.records():
-                nursery.start_soon(self._stop_container, record, grace)
-        await self.done.wait()
+        deadline = trio.current_time() + grace
+        # Again until the pod's task is done: a container may be starting right now.
+        while not self.done.is_set():
+            remaining = max(0.0, deadline - trio.current_time())
+            async with trio.open_nursery() as nursery:
+                for record in self.records():
+                    nursery.start_soon(self._stop_container, record, remaining)
+            with trio.move_on_after(0.05):
+                await self.done.wait()
         for record in self.records():
             if record.cgroups is not None:
                 record.cgroups.remove()
