@@ -262,7 +262,8 @@ class ProcessProvider:
             root.mkdir(parents=True, exist_ok=True)
             if spec.user is not None or spec.group is not None:
                 # the default working directory: the container's user may write there
-                os.chown(root, -1 if spec.user is None else spec.user, -1 if spec.group is None else spec.group)
+                uid = -1 if spec.user is None else spec.user
+                os.chown(root, uid, -1 if spec.group is None else spec.group)
             for name, mount_path, _ in spec.mounts:
                 if name not in volumes:
                     raise InvalidInputError(f"container {spec.name!r}: no volume named {name!r}")

@@ -48,11 +48,33 @@ def pod(name: str, *containers: JSON, restart: str = "Always", **spec: Any) -> J
 
 
 class Notifications:
+    """Every pod the provider notified, with the trio time it came."""
+
     def __init__(self) -> None:
         self.pods: list[JSON] = []
+        self.times: list[float] = []
+        self._event = trio.Event()
 
     def __call__(self, pod: JSON) -> None:
         self.pods.append(pod)
+        self.times.append(trio.current_time())
+        self._event.set()
+        self._event = trio.Event()
+
+    async def until(
+        self, name: str, check: Callable[[JSON], bool], *, timeout: float = 90.0
+    ) -> tuple[float, JSON]:
+        """The first notified status of ``name`` (from now on) that passes ``check``; no
+        polling, so a test under an autojumping clock jumps straight to the next change."""
+        seen = len(self.pods)
+        with trio.fail_after(timeout):
+            while True:
+                while seen < len(self.pods):
+                    pod, at = self.pods[seen], self.times[seen]
+                    seen += 1
+                    if pod["metadata"]["name"] == name and check(pod["status"]):
+                        return at, pod["status"]
+                await self._event.wait()
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 90.0) -> Any:
@@ -121,7 +143,6 @@ async def running_provider(
         finally:
             with trio.CancelScope(shield=True):
                 for leftover in await provider.get_pods():
-                    leftover = {**leftover, "metadata": {**leftover["metadata"]}}
-                    leftover["spec"] = {**leftover["spec"], "terminationGracePeriodSeconds": 0}
-                    await delete_and_wait(provider, leftover)
+                    spec = {**leftover["spec"], "terminationGracePeriodSeconds": 0}
+                    await delete_and_wait(provider, {**leftover, "spec": spec})
         nursery.cancel_scope.cancel()

@@ -33,7 +33,10 @@ async def _read_all(stream: trio.abc.ReceiveStream) -> bytes:
 
 async def _logs(provider: ProcessProvider, name: str, **options: object) -> bytes:
     stream = await provider.get_container_logs(
-        "default", name, "app", ContainerLogOptions(**options)  # type: ignore[arg-type]
+        "default",
+        name,
+        "app",
+        ContainerLogOptions(**options),  # type: ignore[arg-type]
     )
     async with stream:
         return await _read_all(stream)
@@ -50,7 +53,9 @@ async def test_logs_options_and_previous(tmp_path: Path) -> None:
     # stdout and stderr are two pipes: only time orders lines across them
     script = "echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three; printf partial"
     async with running_provider(tmp_path) as (provider, _):
-        await provider.create_pod(pod("logs", container("app", "sh", "-c", script), restart="Never"))
+        await provider.create_pod(
+            pod("logs", container("app", "sh", "-c", script), restart="Never")
+        )
         await status_where(provider, "logs", lambda s: s["phase"] == "Succeeded")
         assert await _logs(provider, "logs") == b"one\ntwo\nthree\npartial\n"
         assert await _logs(provider, "logs", tail_lines=2) == b"three\npartial\n"
@@ -71,16 +76,16 @@ async def test_previous_logs_after_a_restart(tmp_path: Path) -> None:
         await provider.create_pod(
             pod("again", container("app", "sh", "-c", "echo run; exit 1"), restart="OnFailure")
         )
-        await status_where(
-            provider, "again", lambda s: container_status(s)["restartCount"] >= 1
-        )
+        await status_where(provider, "again", lambda s: container_status(s)["restartCount"] >= 1)
         assert await _logs(provider, "again", previous=True) == b"run\n"
 
 
 async def test_follow_streams_until_the_container_ends(tmp_path: Path) -> None:
     script = "for i in 1 2 3; do echo line $i; sleep 0.3; done"
     async with running_provider(tmp_path) as (provider, _):
-        await provider.create_pod(pod("follow", container("app", "sh", "-c", script), restart="Never"))
+        await provider.create_pod(
+            pod("follow", container("app", "sh", "-c", script), restart="Never")
+        )
         await status_where(provider, "follow", lambda s: s["phase"] != "Pending")
         assert await _logs(provider, "follow", follow=True) == b"line 1\nline 2\nline 3\n"
 
@@ -97,7 +102,9 @@ async def test_exec_output_exit_code_and_missing_program(tmp_path: Path) -> None
         )
         assert await out_receive.receive_some() == b"pod\n"
         with pytest.raises(ContainerExitError) as failed:
-            await provider.run_in_container("default", "ex", "app", ["sh", "-c", "exit 7"], AttachIO())
+            await provider.run_in_container(
+                "default", "ex", "app", ["sh", "-c", "exit 7"], AttachIO()
+            )
         assert failed.value.exit_code == 7
         with pytest.raises(ContainerExitError) as missing:
             await provider.run_in_container("default", "ex", "app", ["no-such-vk"], AttachIO())

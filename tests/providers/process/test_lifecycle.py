@@ -19,6 +19,10 @@ from ._support import (
 )
 
 
+def _alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
+
+
 def _terminated(status: dict[str, object]) -> dict[str, object]:
     state = container_status(status)["state"]
     assert isinstance(state, dict)
@@ -78,9 +82,11 @@ async def test_on_failure_restarts_with_back_off(tmp_path: Path) -> None:
         status = await status_where(
             provider,
             "crash",
-            lambda s: container_status(s)["restartCount"] >= 1
-            and container_status(s)["state"].get("waiting", {}).get("reason")
-            == "CrashLoopBackOff",
+            lambda s: (
+                container_status(s)["restartCount"] >= 1
+                and container_status(s)["state"].get("waiting", {}).get("reason")
+                == "CrashLoopBackOff"
+            ),
         )
         app = container_status(status)
         assert status["phase"] == "Running"
@@ -154,8 +160,8 @@ async def test_delete_runs_pre_stop_then_sigterm_and_leaves_nothing(tmp_path: Pa
         child = int((tmp_path / "child").read_text())
         await delete_and_wait(provider, manifest)
         assert trace.read_text() == "prestop\nterm\n"
-        assert not Path(f"/proc/{pid}").exists()
-        assert not Path(f"/proc/{child}").exists()
+        assert not _alive(pid)
+        assert not _alive(child)
         final = notes.pods[-1]["status"]
         assert final["phase"] == "Succeeded"
         assert container_status(final)["state"]["terminated"]["exitCode"] == 0
@@ -209,7 +215,11 @@ async def test_env_working_dir_and_bad_specs(tmp_path: Path) -> None:
             )
         with pytest.raises(InvalidInputError, match="hostPath volumes are not allowed"):
             await provider.create_pod(
-                pod("hp", container("app", "true"), volumes=[{"name": "v", "hostPath": {"path": "/"}}])
+                pod(
+                    "hp",
+                    container("app", "true"),
+                    volumes=[{"name": "v", "hostPath": {"path": "/"}}],
+                )
             )
 
 
