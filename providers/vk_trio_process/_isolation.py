@@ -143,7 +143,7 @@ class PodSandboxProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(self.init, signal.SIGKILL)
         signal_group(self.leader, signal.SIGKILL)
-        for directory in self.created_dirs:  # deepest first, as recorded
+        for directory in sorted(self.created_dirs, key=len, reverse=True):  # deepest first
             with contextlib.suppress(OSError):
                 os.rmdir(directory)
 

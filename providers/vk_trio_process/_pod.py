@@ -99,6 +99,8 @@ class ContainerRecord:
 
     def status(self) -> dict[str, Any]:
         pid = self.process.pid if self.process is not None else None
+        if pid is None and self.adopted is not None:
+            pid = self.adopted[0]
         result: dict[str, Any] = {
             "name": self.spec.name,
             "image": self.spec.image,
@@ -327,7 +329,11 @@ class PodRuntime:
                     outputs.start_soon(_pump, reader, stream, log)
                 async with trio.open_nursery() as probes:
                     probes.start_soon(self._lifecycle, record)
-                    code = await process.wait()
+                    try:
+                        code = await process.wait()
+                    except trio.Cancelled:
+                        process.disown()  # vk-trio is stopping; the container runs on
+                        raise
                     probes.cancel_scope.cancel()
                 process.kill_group()  # whatever the main process left behind
                 record.cgroups.kill_all()

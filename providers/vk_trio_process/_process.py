@@ -183,5 +183,19 @@ class ContainerProcess:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signum)
 
+    def disown(self) -> None:
+        """vk-trio stops while the process runs on (to be re-adopted): let go of the child
+        without waiting for it, and without the warnings about a child never waited for."""
+        child = self._child
+        if child is None or child.returncode is not None:
+            return
+        popen = getattr(child, "_proc", None)
+        if popen is not None:
+            popen.returncode = UNKNOWN_EXIT  # it is init's to reap now, not ours
+        pidfd = getattr(child, "_pidfd", None)
+        if pidfd is not None:
+            with contextlib.suppress(OSError):
+                pidfd.close()
+
     def kill_group(self) -> None:
         signal_group(self.pid, signal.SIGKILL)

@@ -36,6 +36,15 @@ class Lookup:
         return []
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def container(name: str, *argv: str, **extra: Any) -> JSON:
     return {"name": name, "image": "host", "command": list(argv), **extra}
 

@@ -10,6 +10,7 @@ import pytest
 from vk_trio.provider import InvalidInputError, NotFoundError
 
 from ._support import (
+    alive,
     container,
     container_status,
     delete_and_wait,
@@ -17,15 +18,6 @@ from ._support import (
     running_provider,
     status_where,
 )
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for init to reap it has ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _terminated(status: dict[str, object]) -> dict[str, object]:
@@ -165,8 +157,8 @@ async def test_delete_runs_pre_stop_then_sigterm_and_leaves_nothing(tmp_path: Pa
         child = int((tmp_path / "child").read_text())
         await delete_and_wait(provider, manifest)
         assert trace.read_text() == "prestop\nterm\n"
-        assert not _alive(pid)
-        assert not _alive(child)
+        assert not alive(pid)
+        assert not alive(child)
         final = notes.pods[-1]["status"]
         assert final["phase"] == "Succeeded"
         assert container_status(final)["state"]["terminated"]["exitCode"] == 0
