@@ -74,6 +74,15 @@ class CgroupSet:
             self.dirs[controller] = directory
         return problem
 
+    def attach_existing(self) -> None:
+        """Use the container's cgroups if they exist (no limits changed)."""
+        for controller in ("memory", "cpu"):
+            base = own_cgroup(controller)
+            if base is not None:
+                directory = base / "vk-trio-process" / self._pod_uid / self._container
+                if directory.is_dir():
+                    self.dirs[controller] = directory
+
     def enter_argv(self, argv: list[str]) -> list[str]:
         """``argv`` started through ``/bin/sh`` that moves itself into the cgroups first, so
         nothing the process does (not even a fork right away) happens outside them."""

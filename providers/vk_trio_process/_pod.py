@@ -150,6 +150,7 @@ class PodRuntime:
         self.deleted = False
         self.failure: tuple[str, str] | None = None  # pod-level (reason, message)
         self.done = trio.Event()
+        self.change = trio.Event()  # set (and replaced) at every status change
         self._stop = trio.Event()
         self._on_change = on_change
         self._run_exec = run_exec
@@ -182,6 +183,8 @@ class PodRuntime:
         return next((r for r in self.records() if r.spec.name == name), None)
 
     def _changed(self) -> None:
+        self.change.set()
+        self.change = trio.Event()
         self._save()
         self._on_change(self)
 

@@ -23,10 +23,11 @@ import logging
 import os
 import platform
 import shutil
+import signal
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, final
+from typing import Any, Final, cast, final
 
 import attrs
 import trio
@@ -43,13 +44,15 @@ from vk_trio.provider import (
     PodCallback,
     ResourceLookup,
 )
+from vk_trio.provider import types as k8s
 
+from ._cgroups import CgroupSet
 from ._config import ProcessConfig
 from ._exec import ExecTarget, capture, interactive
 from ._isolation import PodSandboxProcess
 from ._logs import LogReader, log_path
 from ._pod import ContainerRecord, PodRuntime, Sandbox, now_text
-from ._process import make_fifo
+from ._process import make_fifo, proc_start_ticks, signal_group
 from ._spec import DEFAULT_PATH, ContainerSpec, ExecutableNotFound, grace_period, parse_containers
 from ._stats import ProcTable, node_cpu_ns, node_memory
 from ._volumes import check_volumes, render_volumes, volume_source
@@ -60,16 +63,33 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 VOLUME_REFRESH: Final = 10.0
+START_WAIT: Final = 30.0
+"""How long exec/attach wait for a container that is being created, and port-forward retries
+a refused connection to a pod that is not ready yet."""
 ARCHITECTURES: Final = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
 
 
-def _key(pod: Mapping[str, Any]) -> Key:
+def _key(pod: Mapping[str, Any] | k8s.Pod) -> Key:
     meta = pod.get("metadata") or {}
     return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
-def _ignore(_: dict[str, Any]) -> None:
+def _ignore(_: k8s.Pod) -> None:
     pass
+
+
+def _ignore_node(_: dict[str, Any]) -> None:
+    pass
+
+
+def _plain(pod: k8s.Pod) -> dict[str, Any]:
+    """The pod as the plain dict it is (the typed view only guides the type checker)."""
+    return cast("dict[str, Any]", pod)
+
+
+def _starting(record: ContainerRecord) -> bool:
+    reason = record.state.get("waiting", {}).get("reason")
+    return reason in ("ContainerCreating", "PodInitializing")
 
 
 @final
@@ -96,7 +116,7 @@ class ProcessProvider:
         self._pods: dict[Key, PodRuntime] = {}
         self._sandboxes: dict[str, PodSandboxProcess] = {}
         self._notify: PodCallback = _ignore
-        self._node_notify: NodeCallback = _ignore
+        self._node_notify: NodeCallback = _ignore_node
         self._nursery: trio.Nursery | None = None
         self._started = datetime.now(UTC)
         self._cpu_seen: dict[Any, tuple[float, int]] = {}
@@ -292,9 +312,38 @@ class ProcessProvider:
                     volume_source(sandbox.volumes, volumes[name]), mount_path, read_only=read_only
                 )
 
+    def kill_all_pods(self) -> int:
+        """SIGKILL every process of every pod in the state directory and forget them all.
+
+        Not part of the node's protocol: for tests and tooling (a state directory to wipe),
+        with the provider's ``run`` no longer running.  Returns the number of pods removed.
+        """
+        removed = 0
+        for state in sorted(self.pods_dir.glob("*/state.json")):
+            with contextlib.suppress(OSError, ValueError):
+                document = json.loads(state.read_bytes())
+                for name, entry in (document.get("containers") or {}).items():
+                    if "pid" in entry and proc_start_ticks(entry["pid"]) == entry["startTicks"]:
+                        signal_group(int(entry["pid"]), signal.SIGKILL)
+                    cgroups = CgroupSet(state.parent.name, name)
+                    cgroups.attach_existing()
+                    cgroups.kill_all()
+                    cgroups.remove()
+                saved = (document.get("extra") or {}).get("sandbox")
+                holder = PodSandboxProcess.adopt(*saved) if saved else None
+                if holder is not None:
+                    holder.stop()
+            shutil.rmtree(state.parent, ignore_errors=True)
+            removed += 1
+        self._pods.clear()
+        return removed
+
     # -- PodLifecycleHandler ---------------------------------------------------------------------
 
-    async def create_pod(self, pod: dict[str, Any]) -> None:
+    async def create_pod(self, pod: k8s.Pod) -> None:
+        return await self._create(_plain(pod))
+
+    async def _create(self, pod: dict[str, Any]) -> None:
         nursery = self._require_nursery()
         key = _key(pod)
         uid = str(pod["metadata"].get("uid", ""))
@@ -328,14 +377,14 @@ class ProcessProvider:
         self._changed(runtime)
         nursery.start_soon(runtime.run)
 
-    async def update_pod(self, pod: dict[str, Any]) -> None:
+    async def update_pod(self, pod: k8s.Pod) -> None:
         await trio.lowlevel.checkpoint()
         runtime = self._lookup(*_key(pod))
         # Containers of a running pod do not change; labels, annotations, deadlines do.
-        runtime.pod = pod
+        runtime.pod = _plain(pod)
         self._changed(runtime)
 
-    async def delete_pod(self, pod: dict[str, Any]) -> None:
+    async def delete_pod(self, pod: k8s.Pod) -> None:
         await trio.lowlevel.checkpoint()
         key = _key(pod)
         runtime = self._lookup(*key)
@@ -371,18 +420,18 @@ class ProcessProvider:
             raise NotFoundError(f'pod "{namespace}/{name}" is not known to the provider')
         return runtime
 
-    def _pod_dict(self, runtime: PodRuntime) -> dict[str, Any]:
-        return {**runtime.pod, "status": runtime.status(self._host_ip)}
+    def _pod_dict(self, runtime: PodRuntime) -> k8s.Pod:
+        return cast("k8s.Pod", {**runtime.pod, "status": runtime.status(self._host_ip)})
 
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
+    async def get_pod(self, namespace: str, name: str) -> k8s.Pod:
         await trio.lowlevel.checkpoint()
         return self._pod_dict(self._lookup(namespace, name))
 
-    async def get_pod_status(self, namespace: str, name: str) -> dict[str, Any]:
+    async def get_pod_status(self, namespace: str, name: str) -> k8s.PodStatus:
         await trio.lowlevel.checkpoint()
-        return self._lookup(namespace, name).status(self._host_ip)
+        return cast("k8s.PodStatus", self._lookup(namespace, name).status(self._host_ip))
 
-    async def get_pods(self) -> list[dict[str, Any]]:
+    async def get_pods(self) -> list[k8s.Pod]:
         await trio.lowlevel.checkpoint()
         return [self._pod_dict(r) for r in self._pods.values()]
 
@@ -445,6 +494,19 @@ class ProcessProvider:
 
     # -- kubelet API -----------------------------------------------------------------------------
 
+    async def _running_record(
+        self, namespace: str, pod_name: str, container: str
+    ) -> tuple[PodRuntime, ContainerRecord]:
+        """The container, once running: one that is still being created (or waits for the
+        init containers) is waited for, up to :data:`START_WAIT` seconds."""
+        runtime, record = self._record(namespace, pod_name, container)
+        with trio.move_on_after(START_WAIT):
+            while _starting(record) and not runtime.terminating:
+                await runtime.change.wait()
+        if not record.running:
+            raise InvalidInputError(f"container {container} is not running")
+        return runtime, record
+
     def _record(
         self, namespace: str, pod_name: str, container: str
     ) -> tuple[PodRuntime, ContainerRecord]:
@@ -487,11 +549,9 @@ class ProcessProvider:
         command: Sequence[str],
         io: AttachIO,
     ) -> None:
-        runtime, record = self._record(namespace, pod_name, container_name)
-        if not record.running:
-            raise InvalidInputError(f"container {container_name} is not running")
         if not command:
             raise InvalidInputError("no command to run")
+        runtime, record = await self._running_record(namespace, pod_name, container_name)
         try:
             argv, target = self._exec_plan(runtime, record, command)
         except ExecutableNotFound as exc:
@@ -508,9 +568,7 @@ class ProcessProvider:
     ) -> None:
         """New output of the container's main process to ``stdout``; ``stdin`` into its stdin
         (a FIFO, when the container has ``stdin: true``)."""
-        runtime, record = self._record(namespace, pod_name, container_name)
-        if not record.running:
-            raise InvalidInputError(f"container {container_name} is not running")
+        runtime, record = await self._running_record(namespace, pod_name, container_name)
         run = record.restart_count
         reader = LogReader(
             log_path(runtime.sandbox.log_dir(container_name), run),
@@ -533,12 +591,26 @@ class ProcessProvider:
         self, namespace: str, pod_name: str, port: int, stream: trio.abc.Stream
     ) -> None:
         """Pods share the host's network: the pod's port is ``127.0.0.1:port``."""
-        self._lookup(namespace, pod_name)
-        target = await trio.open_tcp_stream("127.0.0.1", port)
+        runtime = self._lookup(namespace, pod_name)
+        target = await self._connect(runtime, port)
         async with target, trio.open_nursery() as nursery:
             nursery.start_soon(_copy, stream, target)
             await _copy(target, stream)
             nursery.cancel_scope.cancel()
+
+    async def _connect(self, runtime: PodRuntime, port: int) -> trio.SocketStream:
+        """``127.0.0.1:port``; while the pod is still starting (a container not ready yet) a
+        refused connection is tried again for up to :data:`START_WAIT` seconds, since its
+        server is most likely about to listen."""
+        with trio.move_on_after(START_WAIT):
+            while True:
+                try:
+                    return await trio.open_tcp_stream("127.0.0.1", port)
+                except OSError:
+                    if runtime.terminating or all(r.ready for r in runtime.apps):
+                        raise
+                await trio.sleep(0.1)
+        return await trio.open_tcp_stream("127.0.0.1", port)
 
     def _usage(
         self, table: ProcTable, key: Any, record: ContainerRecord, now: float

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import trio
 
-from vk_trio.provider import NotFoundError
+from vk_trio.provider import NotFoundError, Pod
 from vk_trio_process import ProcessConfig, ProcessProvider
 
 JSON = dict[str, Any]
@@ -49,11 +50,14 @@ def container(name: str, *argv: str, **extra: Any) -> JSON:
     return {"name": name, "image": "host", "command": list(argv), **extra}
 
 
-def pod(name: str, *containers: JSON, restart: str = "Always", **spec: Any) -> JSON:
-    return {
-        "metadata": {"name": name, "namespace": "default", "uid": str(uuid.uuid4())},
-        "spec": {"restartPolicy": restart, "containers": list(containers), **spec},
-    }
+def pod(name: str, *containers: JSON, restart: str = "Always", **spec: Any) -> Pod:
+    return cast(
+        "Pod",
+        {
+            "metadata": {"name": name, "namespace": "default", "uid": str(uuid.uuid4())},
+            "spec": {"restartPolicy": restart, "containers": list(containers), **spec},
+        },
+    )
 
 
 class Notifications:
@@ -64,8 +68,8 @@ class Notifications:
         self.times: list[float] = []
         self._event = trio.Event()
 
-    def __call__(self, pod: JSON) -> None:
-        self.pods.append(pod)
+    def __call__(self, pod: Pod) -> None:
+        self.pods.append(cast("JSON", pod))
         self.times.append(trio.current_time())
         self._event.set()
         self._event = trio.Event()
@@ -103,7 +107,7 @@ async def status_where(
 ) -> JSON:
     async def probe() -> JSON | None:
         try:
-            status = await provider.get_pod_status("default", name)
+            status = cast("JSON", await provider.get_pod_status("default", name))
         except NotFoundError:
             return None
         return status if check(status) else None
@@ -121,7 +125,7 @@ def container_status(status: JSON, name: str = "app") -> JSON:
     return found
 
 
-async def delete_and_wait(provider: ProcessProvider, manifest: JSON) -> None:
+async def delete_and_wait(provider: ProcessProvider, manifest: Pod) -> None:
     """Delete the pod and wait until its sandbox (and so every process) is gone."""
     await provider.delete_pod(manifest)
     sandbox = provider.pods_dir / manifest["metadata"]["uid"]
@@ -151,7 +155,8 @@ async def running_provider(
             yield provider, notes
         finally:
             with trio.CancelScope(shield=True):
-                for leftover in await provider.get_pods():
-                    spec = {**leftover["spec"], "terminationGracePeriodSeconds": 0}
-                    await delete_and_wait(provider, {**leftover, "spec": spec})
+                for handed_out in await provider.get_pods():
+                    leftover = copy.deepcopy(handed_out)  # never modify what it handed out
+                    leftover["spec"]["terminationGracePeriodSeconds"] = 0
+                    await delete_and_wait(provider, leftover)
         nursery.cancel_scope.cancel()
