@@ -18,6 +18,7 @@ the node then deletes the pods the API no longer has (``get_pods`` lists them).
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -63,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 VOLUME_REFRESH: Final = 10.0
+HEALTH_INTERVAL: Final = 10.0
 START_WAIT: Final = 30.0
 """How long exec/attach wait for a container that is being created, and port-forward retries
 a refused connection to a pod that is not ready yet."""
@@ -117,6 +119,8 @@ class ProcessProvider:
         self._sandboxes: dict[str, PodSandboxProcess] = {}
         self._notify: PodCallback = _ignore
         self._node_notify: NodeCallback = _ignore_node
+        self._last_health: str | None = None
+        self._node_shape: dict[str, Any] = {}
         self._nursery: trio.Nursery | None = None
         self._started = datetime.now(UTC)
         self._cpu_seen: dict[Any, tuple[float, int]] = {}
@@ -138,6 +142,7 @@ class ProcessProvider:
             self._nursery = nursery
             await self._readopt(nursery)
             nursery.start_soon(self._refresh_volumes)
+            nursery.start_soon(self._watch_health)
             task_status.started()
             await trio.sleep_forever()
 
@@ -444,43 +449,91 @@ class ProcessProvider:
         self._notify = callback
 
     def notify_node_status(self, callback: NodeCallback) -> None:
+        """Remember ``callback`` and report the current health at once (the node is Ready
+        only when this provider says so)."""
         self._node_notify = callback
+        self._report_health(force=True)
+
+    def _health(self) -> str | None:
+        """What is wrong with this machine as a node, or ``None``."""
+        if not os.access(self.pods_dir, os.W_OK | os.X_OK):
+            return f"state directory {self.pods_dir} is not writable"
+        return None
+
+    def _report_health(self, *, force: bool = False) -> None:
+        problem = self._health()
+        if problem == self._last_health and not force:
+            return
+        self._last_health = problem
+        # the whole shape configure_node gave the node, with the conditions of now
+        node = copy.deepcopy(self._node_shape)
+        node.setdefault("metadata", {})["name"] = self._node_name
+        node.setdefault("status", {})["conditions"] = self._conditions(problem)
+        self._node_notify(node)
+
+    async def _watch_health(self) -> None:
+        while True:
+            await trio.sleep(HEALTH_INTERVAL)
+            self._report_health()
 
     async def ping(self) -> None:
         """Healthy while the state directory is usable."""
         await trio.lowlevel.checkpoint()
-        if not os.access(self.pods_dir, os.W_OK | os.X_OK):
-            raise OSError(f"state directory {self.pods_dir} is not writable")
+        problem = self._health()
+        if problem is not None:
+            raise OSError(problem)
 
-    def configure_node(self, node: dict[str, Any]) -> None:
-        """Capacity from the host (or the configuration), the host's addresses and system."""
-        status = node.setdefault("status", {})
-        status["capacity"] = dict(self._config.capacity)
-        status["allocatable"] = dict(self._config.capacity)
+    def _conditions(self, problem: str | None) -> list[dict[str, Any]]:
         now = now_text()
 
-        def condition(kind: str, reason: str, message: str) -> dict[str, Any]:
+        def condition(kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
             return {
                 "type": kind,
-                "status": "False",
+                "status": status,
                 "reason": reason,
                 "message": message,
                 "lastHeartbeatTime": now,
                 "lastTransitionTime": now,
             }
 
-        status["conditions"] = [
-            condition("Ready", "KubeletPending", "kubelet is pending."),
+        ready = (
+            condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")
+            if problem is None
+            else condition("Ready", "False", "ProviderUnhealthy", problem)
+        )
+        return [
+            ready,
             condition(
                 "MemoryPressure",
+                "False",
                 "KubeletHasSufficientMemory",
                 "kubelet has sufficient memory available",
             ),
-            condition("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
             condition(
-                "PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"
+                "DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"
+            ),
+            condition(
+                "PIDPressure",
+                "False",
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
             ),
         ]
+
+    def configure_node(self, node: dict[str, Any]) -> None:
+        """Capacity from the host (or the configuration), the host's addresses and system;
+        Ready once the provider reports its health (:meth:`notify_node_status`)."""
+        status = node.setdefault("status", {})
+        status["capacity"] = dict(self._config.capacity)
+        status["allocatable"] = dict(self._config.capacity)
+        conditions = self._conditions(None)
+        conditions[0] = {
+            **conditions[0],
+            "status": "False",
+            "reason": "KubeletPending",
+            "message": "kubelet is pending.",
+        }
+        status["conditions"] = conditions
         addresses = [{"type": "Hostname", "address": platform.node() or self._node_name}]
         if self._internal_ip:
             addresses.insert(0, {"type": "InternalIP", "address": self._internal_ip})
@@ -491,6 +544,7 @@ class ProcessProvider:
         info["architecture"] = ARCHITECTURES.get(platform.machine(), platform.machine())
         info["kernelVersion"] = platform.release()
         info["containerRuntimeVersion"] = "process://vk-trio"
+        self._node_shape = copy.deepcopy(node)
 
     # -- kubelet API -----------------------------------------------------------------------------
 
