@@ -482,11 +482,8 @@ def test_memory_hog_with_a_limit_is_oom_killed(node: ProcessNode, namespace: str
 
 def _summary(node: ProcessNode) -> JSON:
     cp = node.cp
-    with httpx.Client(
-        verify=str(cp.ca_cert),
-        cert=(str(cp.apiserver_kubelet_client_cert), str(cp.apiserver_kubelet_client_key)),
-        timeout=30,
-    ) as client:
+    context = cp.ssl_context(cp.apiserver_kubelet_client_cert, cp.apiserver_kubelet_client_key)
+    with httpx.Client(verify=context, timeout=30) as client:
         answer = client.get(f"https://127.0.0.1:{node.port}/stats/summary")
     answer.raise_for_status()
     found: JSON = answer.json()
@@ -554,6 +551,13 @@ def test_bad_config_is_one_clear_line(controlplane: ControlPlane, tmp_path: Path
         text=True,
         timeout=120,
         check=False,
+        env={
+            **os.environ,
+            "KUBELET_PORT": str(_free_port()),
+            "APISERVER_CERT_LOCATION": str(controlplane.kubelet_cert),
+            "APISERVER_KEY_LOCATION": str(controlplane.kubelet_key),
+            "APISERVER_CA_CERT_LOCATION": str(controlplane.ca_cert),
+        },
     )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
