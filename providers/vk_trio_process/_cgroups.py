@@ -141,8 +141,16 @@ class CgroupSet:
         inactive = int(stats.get("total_inactive_file", stats.get("inactive_file", "0")))
         return usage, max(0, usage - inactive)
 
-    def remove(self) -> None:
+    def remove(self) -> bool:
+        """Remove the container's cgroups (and the pod's, once empty); True when gone."""
+        gone = True
         for directory in self.dirs.values():
-            for path in (directory, directory.parent):
-                with contextlib.suppress(OSError):
-                    path.rmdir()
+            try:
+                directory.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                gone = False  # still busy: its last processes are being killed
+            with contextlib.suppress(OSError):
+                directory.parent.rmdir()
+        return gone

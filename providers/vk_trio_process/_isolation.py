@@ -20,6 +20,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, final
 
@@ -27,7 +28,7 @@ import trio
 
 from ._process import proc_start_ticks, signal_group
 
-__all__ = ["PodSandboxProcess"]
+__all__ = ["PodSandboxProcess", "remove_mount_points"]
 
 SANDBOX_SCRIPT: Final = 'hostname "$1" && exec sleep infinity'
 NSENTER: Final = "nsenter"
@@ -51,6 +52,13 @@ def _mount_point(target: str) -> list[str]:
     if missing:
         Path(target).mkdir(parents=True, exist_ok=True)
     return missing
+
+
+def remove_mount_points(created: Iterable[str]) -> None:
+    """Remove the (empty) directories :func:`_mount_point` created, deepest first."""
+    for directory in sorted(created, key=len, reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
 
 
 @final
@@ -143,9 +151,7 @@ class PodSandboxProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(self.init, signal.SIGKILL)
         signal_group(self.leader, signal.SIGKILL)
-        for directory in sorted(self.created_dirs, key=len, reverse=True):  # deepest first
-            with contextlib.suppress(OSError):
-                os.rmdir(directory)
+        remove_mount_points(self.created_dirs)
 
     async def wait_stopped(self) -> None:
         with trio.move_on_after(30):

@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import signal
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ from vk_trio.provider import types as k8s
 from ._cgroups import CgroupSet
 from ._config import ProcessConfig
 from ._exec import ExecTarget, capture, interactive
-from ._isolation import PodSandboxProcess
+from ._isolation import PodSandboxProcess, remove_mount_points
 from ._logs import LogReader, log_path
 from ._pod import ContainerRecord, PodRuntime, Sandbox, now_text
 from ._process import make_fifo, proc_start_ticks, signal_group
@@ -171,6 +172,7 @@ class ProcessProvider:
             runtime = self._runtime(pod, inits, apps, sandbox, holder)
             runtime.restore(document)
             if holder is not None:
+                holder.created_dirs = list(runtime.extra.get("createdDirs") or ())
                 runtime.extra["sandbox"] = [holder.leader, holder.leader_ticks, holder.init]
             if document.get("terminating"):
                 nursery.start_soon(runtime.run)
@@ -324,6 +326,7 @@ class ProcessProvider:
         with the provider's ``run`` no longer running.  Returns the number of pods removed.
         """
         removed = 0
+        leftovers: list[CgroupSet] = []
         for state in sorted(self.pods_dir.glob("*/state.json")):
             with contextlib.suppress(OSError, ValueError):
                 document = json.loads(state.read_bytes())
@@ -333,13 +336,21 @@ class ProcessProvider:
                     cgroups = CgroupSet(state.parent.name, name)
                     cgroups.attach_existing()
                     cgroups.kill_all()
-                    cgroups.remove()
-                saved = (document.get("extra") or {}).get("sandbox")
+                    leftovers.append(cgroups)
+                extra = document.get("extra") or {}
+                saved = extra.get("sandbox")
                 holder = PodSandboxProcess.adopt(*saved) if saved else None
                 if holder is not None:
                     holder.stop()
+                remove_mount_points(extra.get("createdDirs") or ())
             shutil.rmtree(state.parent, ignore_errors=True)
             removed += 1
+        # a cgroup can be removed once the kernel has finished killing its processes
+        deadline = time.monotonic() + 5.0
+        while leftovers and time.monotonic() < deadline:
+            leftovers = [c for c in leftovers if not c.remove()]
+            if leftovers:
+                time.sleep(0.02)
         self._pods.clear()
         return removed
 
@@ -378,6 +389,7 @@ class ProcessProvider:
         runtime = self._runtime(pod, inits, apps, sandbox, holder)
         if holder is not None:
             runtime.extra["sandbox"] = [holder.leader, holder.leader_ticks, holder.init]
+            runtime.extra["createdDirs"] = list(holder.created_dirs)
         self._pods[key] = runtime
         self._changed(runtime)
         nursery.start_soon(runtime.run)

@@ -439,6 +439,8 @@ def test_init_containers_run_in_order(node: ProcessNode, namespace: str) -> None
     node.wait_pod(namespace, "ordered", _phase("Succeeded"), "Succeeded")
     logs = node.kubectl("logs", "-n", namespace, "ordered")
     assert logs.stdout == "one\ntwo\napp\n"
+    node.delete(namespace, "ordered")
+    assert not os.path.exists("/run/vk-e2e-shared")  # the mount point it created is gone
 
 
 def test_delete_runs_pre_stop_and_the_sigterm_handler_and_leaves_nothing(
