@@ -3,6 +3,7 @@ fails the case meant to catch it, with a message that says what is wrong."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
@@ -10,7 +11,13 @@ import pytest
 import trio
 import trio.testing
 
-from vk_trio.provider import NotFoundError, Pod, PodCallback, ProviderLoadError
+from vk_trio.provider import (
+    ContainerLogOptions,
+    NotFoundError,
+    Pod,
+    PodCallback,
+    ProviderLoadError,
+)
 from vk_trio.provider import types as k8s
 from vk_trio.provider.testing import CASES, ProviderConformance, applicable_cases
 from vk_trio_mock import MockProvider
@@ -58,11 +65,17 @@ class Toy:
 
 
 class TestToyConformance(ProviderConformance):
-    """The kit on a polled provider without capabilities (the mock covers the others)."""
+    """The kit on a polled provider without capabilities (the mock covers the others), built
+    from a fixture the way a provider needing one (a control plane, a directory) is."""
 
     provider_class = Toy
 
+    @pytest.fixture(autouse=True)
+    def _workdir(self, tmp_path: Path) -> None:
+        self.workdir = tmp_path
+
     async def make_provider(self) -> Toy:
+        assert self.workdir.is_dir()
         return Toy()
 
 
@@ -229,3 +242,39 @@ def test_a_subclass_must_name_its_provider_class() -> None:
     metafunc = cast(pytest.Metafunc, SimpleNamespace(function=test_conformance))
     with pytest.raises(TypeError, match="NoClass: set provider_class to the class make_provider"):
         NoClass().pytest_generate_tests(metafunc)
+
+
+class LateLogs(Toy):
+    """Its container prints only after a while: the first reads of the log are empty."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.open_streams: list[trio.abc.SendStream] = []
+
+    async def get_container_logs(
+        self, namespace: str, pod_name: str, container_name: str, options: ContainerLogOptions
+    ) -> trio.abc.ReceiveStream:
+        await self.get_pod(namespace, pod_name)
+        send, receive = trio.testing.memory_stream_one_way_pair()
+        self.open_streams.append(send)
+        if not options.follow:
+            self.reads += 1
+            if self.reads >= 3:
+                await send.send_all(b"ready\n")
+            await send.aclose()
+        return receive
+
+
+async def test_logs_are_read_again_until_they_hold_what_is_expected() -> None:
+    class Kit(ProviderConformance):
+        provider_class = LateLogs
+        logs_contain = b"ready"
+
+        async def make_provider(self) -> LateLogs:
+            self.provider = LateLogs()
+            return self.provider
+
+    kit = Kit()
+    await kit.test_conformance("logs")
+    assert kit.provider.reads == 3

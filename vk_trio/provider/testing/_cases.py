@@ -30,7 +30,7 @@ async def lifecycle(kit: Kit) -> None:
     provider = kit.provider
     pod = kit.pod("life")
     uid = pod["metadata"].get("uid")
-    namespace, name = await kit.create_running(pod)
+    namespace, name = await kit.create_known(pod)
     got = await provider.get_pod(namespace, name)
     if uid:
         # the node compares UIDs to tell a replaced pod of the same name from the one it created
@@ -52,7 +52,7 @@ async def lifecycle(kit: Kit) -> None:
     # the node compares get_pod's answer with the API's pod to decide whether to update again
     await kit.wait_for(f"get_pod of {namespace}/{name} to show the labels of update_pod", updated)
 
-    await provider.delete_pod(kit.copy(changed))
+    await provider.delete_pod(kit.deleting(changed))
     await kit.wait_for(
         f"pod {namespace}/{name} to be unknown after delete_pod",
         partial(_gone, kit, namespace, name),
@@ -72,7 +72,7 @@ async def notifications(kit: Kit) -> None:
         f"a notification with a status for {namespace}/{name} after create_pod",
         lambda: any(_phase(n.snapshot) for n in kit.notified(namespace, name)),
     )
-    await kit.provider.delete_pod(kit.copy(pod))
+    await kit.provider.delete_pod(kit.deleting(pod))
     await kit.wait_notified(
         f"a notification with phase Succeeded or Failed for {namespace}/{name} after delete_pod",
         lambda: any(_phase(n.snapshot) in TERMINAL for n in kit.notified(namespace, name)),
@@ -103,8 +103,8 @@ async def not_found(kit: Kit) -> None:
 async def delete_is_idempotent(kit: Kit) -> None:
     """Deleting twice, or deleting a pod never seen, returns or raises NotFoundError only."""
     pod = kit.pod("twice")
-    namespace, name = await kit.create_running(pod)
-    await kit.provider.delete_pod(kit.copy(pod))
+    namespace, name = await kit.create_known(pod)
+    await kit.provider.delete_pod(kit.deleting(pod))
     await kit.delete_tolerating_not_found(pod, "a second delete of the same pod")
     await kit.wait_for(
         f"pod {namespace}/{name} to be unknown after two deletes",
@@ -152,22 +152,22 @@ async def cancellation(kit: Kit) -> None:
         namespace, name = kit.name_of(pod)
         await _cancelled(when, kit.provider.create_pod, kit.copy(pod))
         if await kit.assert_consistent(namespace, name):
-            await kit.provider.delete_pod(kit.copy(pod))
+            await kit.provider.delete_pod(kit.deleting(pod))
         else:
             await kit.provider.create_pod(kit.copy(pod))
             await kit.wait_for(
                 f"{namespace}/{name} created again after a cancelled create",
                 partial(kit.known, namespace, name),
             )
-            await kit.provider.delete_pod(kit.copy(pod))
+            await kit.provider.delete_pod(kit.deleting(pod))
         await kit.wait_for(
             f"{namespace}/{name} to be gone after a cancelled create {when}",
             partial(_gone, kit, namespace, name),
         )
 
         pod = kit.pod("cancel-delete")
-        namespace, name = await kit.create_running(pod)
-        await _cancelled(when, kit.provider.delete_pod, kit.copy(pod))
+        namespace, name = await kit.create_known(pod)
+        await _cancelled(when, kit.provider.delete_pod, kit.deleting(pod))
         if await kit.assert_consistent(namespace, name):
             await kit.delete_tolerating_not_found(pod, f"a delete after one cancelled {when}")
         await kit.wait_for(
@@ -176,8 +176,8 @@ async def cancellation(kit: Kit) -> None:
         )
     # and the provider still works
     pod = kit.pod("after-cancel")
-    namespace, name = await kit.create_running(pod)
-    await kit.provider.delete_pod(kit.copy(pod))
+    namespace, name = await kit.create_known(pod)
+    await kit.provider.delete_pod(kit.deleting(pod))
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ async def _act(kit: Kit, action: str, pod: Pod) -> None:
         changed["metadata"].setdefault("labels", {})["conformance.vk-trio.io/updated"] = "yes"
         await kit.provider.update_pod(changed)
     else:
-        await kit.provider.delete_pod(kit.copy(pod))
+        await kit.provider.delete_pod(kit.deleting(pod))
 
 
 async def _cancelled(when: str, method: Callable[[Pod], Awaitable[None]], pod: Pod) -> None:

@@ -146,7 +146,11 @@ class ProviderConformance:
         await trio.lowlevel.checkpoint()
 
     def make_pod(self, namespace: str, name: str) -> Pod:
-        """The pod the cases create, as the node would hand it over (bound, env resolved)."""
+        """The pod the cases create, as the node would hand it over (bound, env resolved).
+
+        Its ``terminationGracePeriodSeconds`` (1 here) becomes ``deletionGracePeriodSeconds``
+        on the pod handed to ``delete_pod``, as graceful deletion in the API would set it.
+        """
         return {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -160,6 +164,7 @@ class ProviderConformance:
             "spec": {
                 "nodeName": "vk-conformance",
                 "restartPolicy": "Always",
+                "terminationGracePeriodSeconds": 1,
                 "containers": [
                     {
                         "name": "main",

@@ -6,12 +6,14 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, final
 
 import trio
 
+from .._converter import format_time
 from .._errors import is_not_found
-from .._protocols import PodLifecycleHandler, PodNotifier
+from .._protocols import PodLifecycleHandler
 from .._status import pod_status_to_dict
 from ..types import Pod
 
@@ -62,7 +64,6 @@ class Kit:
         self._make_pod = make_pod
         self.notifications: list[Notification] = []
         self._changed = trio.Event()
-        self.notifier = isinstance(provider, PodNotifier)
         self._prefix = f"kit-{uuid.uuid4().hex[:6]}"
         self._count = 0
 
@@ -81,6 +82,16 @@ class Kit:
     def copy(self, pod: Pod) -> Pod:
         """What the node hands the provider: its own deep copy of the API's pod."""
         return copy.deepcopy(pod)
+
+    def deleting(self, pod: Pod) -> Pod:
+        """What the node hands ``delete_pod``: the pod as graceful deletion left it, with
+        ``deletionTimestamp`` (now) and ``deletionGracePeriodSeconds`` (the pod's
+        ``terminationGracePeriodSeconds``, 30 if unset, as the API server sets it)."""
+        result = copy.deepcopy(pod)
+        grace = result.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+        result["metadata"]["deletionTimestamp"] = format_time(datetime.now(UTC))
+        result["metadata"]["deletionGracePeriodSeconds"] = grace
+        return result
 
     # -- notifications ----------------------------------------------------------------------
 
@@ -180,21 +191,28 @@ class Kit:
     async def delete_tolerating_not_found(self, pod: Pod, what: str) -> None:
         """A delete that may answer "not found" (already gone), and nothing else."""
         try:
-            await self.provider.delete_pod(self.copy(pod))
+            await self.provider.delete_pod(self.deleting(pod))
         except Exception as exc:
             assert is_not_found(exc), (
                 f"{what}: delete_pod raised {type(exc).__name__}: {exc}; a pod that is gone "
                 "may only be NotFoundError (or a plain return)"
             )
 
-    async def create_running(self, pod: Pod) -> tuple[str, str]:
-        """Create ``pod`` and wait until the provider reports a phase for it."""
+    async def create_known(self, pod: Pod) -> tuple[str, str]:
+        """Create ``pod`` and wait until ``get_pod`` knows it."""
         namespace, name = self.name_of(pod)
         await self.provider.create_pod(self.copy(pod))
         await self.wait_for(
             f"pod {namespace}/{name} to be known after create_pod",
             lambda: self.known(namespace, name),
         )
+        return namespace, name
+
+    async def create_running(self, pod: Pod) -> tuple[str, str]:
+        """Create ``pod`` and wait until its phase is ``Running`` (what ``kubectl exec``,
+        ``logs``, ``attach`` and ``port-forward`` wait for before they call the kubelet)."""
+        namespace, name = await self.create_known(pod)
+        await self.wait_phase(namespace, name, ("Running",))
         return namespace, name
 
     async def wait_phase(self, namespace: str, name: str, phases: tuple[str, ...]) -> None:

@@ -117,6 +117,7 @@ class VolumeMount(TypedDict, total=False):
     readOnly: bool
     recursiveReadOnly: str
     mountPropagation: str
+    bindMountOptions: list[str]
 
 
 class VolumeDevice(TypedDict, total=False):
@@ -148,6 +149,7 @@ class HTTPGetAction(TypedDict, total=False):
     host: str
     scheme: str
     httpHeaders: list[HTTPHeader]
+    protocol: str
 
 
 class TCPSocketAction(TypedDict, total=False):
@@ -162,6 +164,7 @@ class GRPCAction(TypedDict, total=False):
 
     port: int
     service: str
+    mode: str
 
 
 class SleepAction(TypedDict, total=False):

@@ -40,6 +40,7 @@ class ObjectMeta(TypedDict, total=False):
     namespace: str
     uid: str
     resourceVersion: str
+    selfLink: str
     generation: int
     creationTimestamp: str
     deletionTimestamp: str

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from ._container import (
+    AppArmorProfile,
     Container,
     EphemeralContainer,
+    ResourceRequirements,
     SeccompProfile,
     SELinuxOptions,
     WindowsSecurityContextOptions,
@@ -108,7 +110,7 @@ class PodSecurityContext(TypedDict, total=False):
     fsGroupChangePolicy: str
     sysctls: list[Sysctl]
     seccompProfile: SeccompProfile
-    appArmorProfile: dict[str, str]
+    appArmorProfile: AppArmorProfile
     seLinuxChangePolicy: str
 
 
@@ -181,7 +183,9 @@ class PodSpec(TypedDict, total=False):
     os: PodOS
     schedulingGates: list[PodSchedulingGate]
     resourceClaims: list[PodResourceClaim]
-    resources: dict[str, dict[str, str]]
+    resources: ResourceRequirements
+    evictionResponders: list[dict[str, Any]]
+    schedulingGroup: dict[str, Any]
 
 
 class Pod(TypedDict, total=False):

@@ -6,7 +6,9 @@ attrs builders that produce them (``to_dict()``).  Times are RFC 3339 text (``fo
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
+
+from ._container import ResourceRequirements
 
 __all__ = [
     "ContainerState",
@@ -64,6 +66,7 @@ class VolumeMountStatus(TypedDict, total=False):
     mountPath: str
     readOnly: bool
     recursiveReadOnly: str
+    volumeStatus: dict[str, Any]
 
 
 class LinuxContainerUser(TypedDict, total=False):
@@ -93,7 +96,8 @@ class ContainerStatus(TypedDict, total=False):
     state: ContainerState
     lastState: ContainerState
     allocatedResources: dict[str, str]
-    resources: dict[str, dict[str, str]]
+    allocatedResourcesStatus: list[dict[str, Any]]
+    resources: ResourceRequirements
     volumeMounts: list[VolumeMountStatus]
     user: ContainerUser
     stopSignal: str
@@ -144,3 +148,9 @@ class PodStatus(TypedDict, total=False):
     qosClass: str
     resize: str
     observedGeneration: int
+    allocatedResources: dict[str, str]
+    resources: ResourceRequirements
+    resourceClaimStatuses: list[dict[str, Any]]
+    extendedResourceClaimStatus: dict[str, Any]
+    nodeAllocatableResourceClaimStatuses: list[dict[str, Any]]
+    volumeHealth: list[dict[str, Any]]

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from ._meta import LabelSelector, ObjectFieldSelector, ResourceFieldSelector
+from ._meta import (
+    LabelSelector,
+    LocalObjectReference,
+    ObjectFieldSelector,
+    ResourceFieldSelector,
+)
 
 __all__ = [
     "CSIVolumeSource",
@@ -43,6 +48,7 @@ class KeyToPath(TypedDict, total=False):
     key: str
     path: str
     mode: int
+    user: int
 
 
 class EmptyDirVolumeSource(TypedDict, total=False):
@@ -50,6 +56,7 @@ class EmptyDirVolumeSource(TypedDict, total=False):
 
     medium: str
     sizeLimit: str
+    mode: int
 
 
 class ConfigMapVolumeSource(TypedDict, total=False):
@@ -58,6 +65,7 @@ class ConfigMapVolumeSource(TypedDict, total=False):
     name: str
     items: list[KeyToPath]
     defaultMode: int
+    defaultUser: int
     optional: bool
 
 
@@ -67,6 +75,7 @@ class SecretVolumeSource(TypedDict, total=False):
     secretName: str
     items: list[KeyToPath]
     defaultMode: int
+    defaultUser: int
     optional: bool
 
 
@@ -77,6 +86,7 @@ class DownwardAPIVolumeFile(TypedDict, total=False):
     fieldRef: ObjectFieldSelector
     resourceFieldRef: ResourceFieldSelector
     mode: int
+    user: int
 
 
 class DownwardAPIVolumeSource(TypedDict, total=False):
@@ -84,6 +94,7 @@ class DownwardAPIVolumeSource(TypedDict, total=False):
 
     items: list[DownwardAPIVolumeFile]
     defaultMode: int
+    defaultUser: int
 
 
 class ServiceAccountTokenProjection(TypedDict, total=False):
@@ -93,6 +104,7 @@ class ServiceAccountTokenProjection(TypedDict, total=False):
     audience: str
     expirationSeconds: int
     path: str
+    user: int
 
 
 class ConfigMapProjection(TypedDict, total=False):
@@ -125,6 +137,7 @@ class ClusterTrustBundleProjection(TypedDict, total=False):
     labelSelector: LabelSelector
     optional: bool
     path: str
+    user: int
 
 
 class PodCertificateProjection(TypedDict, total=False):
@@ -136,6 +149,8 @@ class PodCertificateProjection(TypedDict, total=False):
     credentialBundlePath: str
     keyPath: str
     certificateChainPath: str
+    user: int
+    userAnnotations: dict[str, str]
 
 
 class VolumeProjection(TypedDict, total=False):
@@ -155,6 +170,7 @@ class ProjectedVolumeSource(TypedDict, total=False):
 
     sources: list[VolumeProjection]
     defaultMode: int
+    defaultUser: int
 
 
 class HostPathVolumeSource(TypedDict, total=False):
@@ -199,7 +215,7 @@ class CSIVolumeSource(TypedDict, total=False):
     readOnly: bool
     fsType: str
     volumeAttributes: dict[str, str]
-    nodePublishSecretRef: dict[str, str]
+    nodePublishSecretRef: LocalObjectReference
 
 
 class Volume(TypedDict, total=False):
