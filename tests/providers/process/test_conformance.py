@@ -46,8 +46,7 @@ threading.Event().wait()
 class TestProcessProvider(ProviderConformance):
     provider_class = ProcessProvider
     forward_port: ClassVar[int] = _free_port()
-    # the kit reads the logs right after create_pod: the process may not have printed yet
-    logs_contain: ClassVar[bytes | None] = None
+    logs_contain: ClassVar[bytes | None] = b"started"
     concurrency: ClassVar[int] = 8
 
     async def make_provider(self) -> ProcessProvider:
