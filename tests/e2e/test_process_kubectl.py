@@ -413,8 +413,9 @@ def test_on_failure_backs_off_and_never_succeeds(node: ProcessNode, namespace: s
 
 
 def test_init_containers_run_in_order(node: ProcessNode, namespace: str) -> None:
-    volume = [{"name": "shared", "mountPath": "/run/vk-e2e-shared"}]
-    step = "echo {0} >> /run/vk-e2e-shared/order"
+    shared = f"/run/vk-e2e-{uuid.uuid4().hex[:6]}"
+    volume = [{"name": "shared", "mountPath": shared}]
+    step = "echo {0} >> " + shared + "/order"
     node.apply(
         namespace,
         node.pod_manifest(
@@ -423,7 +424,7 @@ def test_init_containers_run_in_order(node: ProcessNode, namespace: str) -> None
                 "app",
                 "sh",
                 "-c",
-                step.format("app") + "; cat /run/vk-e2e-shared/order",
+                step.format("app") + f"; cat {shared}/order",
                 volumeMounts=volume,
             ),
             initContainers=[
@@ -440,7 +441,8 @@ def test_init_containers_run_in_order(node: ProcessNode, namespace: str) -> None
     logs = node.kubectl("logs", "-n", namespace, "ordered")
     assert logs.stdout == "one\ntwo\napp\n"
     node.delete(namespace, "ordered")
-    assert not os.path.exists("/run/vk-e2e-shared")  # the mount point it created is gone
+    # the provider hears of the deletion of a finished pod after the API (as the kubelet does)
+    _wait("the pod's mount point to be removed", lambda: not os.path.exists(shared))
 
 
 def test_delete_runs_pre_stop_and_the_sigterm_handler_and_leaves_nothing(
