@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import tempfile
 import uuid
@@ -57,6 +58,7 @@ class TestProcessProvider(ProviderConformance):
     async def close_provider(self, provider: ProcessProvider) -> None:
         """The kit cancels ``run``, which leaves pods running (for re-adoption): end them."""
         provider.kill_all_pods()
+        shutil.rmtree(provider.config.state_dir, ignore_errors=True)
 
     def make_pod(self, namespace: str, name: str) -> Pod:
         command = ["python3", "-c", MAIN, str(self.forward_port)]
