@@ -141,7 +141,7 @@ def test_host_namespaces_are_refused(field: str) -> None:
 
 
 def test_home_status_takes_the_remote_one_with_the_virtual_nodes_host_ip() -> None:
-    remote = {
+    remote: dict[str, Any] = {
         "status": {
             "phase": "Running",
             "hostIP": "10.9.9.9",
