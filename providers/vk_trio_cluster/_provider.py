@@ -196,6 +196,10 @@ class ClusterProvider:
             if origin is not None and secret["metadata"]["name"] == token_secret_name(origin[2]):
                 self._tokens.adopt(origin[2], secret)
         self._synced.set()
+        logger.info("remote caches synced: %d remote pods of this node", len(pods_of(self)))
+        if self._node:
+            self._node["status"]["conditions"] = _conditions(ready=True)
+            self._notify_node(copy.deepcopy(self._node))
 
     def _client(self) -> KubeClient:
         if self._remote is None:
@@ -617,6 +621,10 @@ class ClusterProvider:
 
     def notify_node_status(self, callback: NodeCallback) -> None:
         self._notify_node = callback
+        if self._synced.is_set() and self._node:
+            # the caches synced before the node asked: tell it now (the callback never blocks)
+            self._node["status"]["conditions"] = _conditions(ready=True)
+            callback(copy.deepcopy(self._node))
 
     async def ping(self) -> None:
         """Healthy while the remote API server answers; the node turns NotReady otherwise."""
@@ -646,6 +654,7 @@ class ClusterProvider:
         if self._internal_ip:
             status["addresses"] = [{"type": "InternalIP", "address": self._internal_ip}]
         status["daemonEndpoints"] = {"kubeletEndpoint": {"Port": self._daemon_port}}
+        status["conditions"] = _conditions(ready=self._synced.is_set())
         self._node = copy.deepcopy(node)
 
     # -- kubelet API --------------------------------------------------------------------------
@@ -698,6 +707,39 @@ class ClusterProvider:
             (self._remote_namespace(key[0]), key[1]): (key[0], key[1], _uid(pod))
             for key, pod in self._pods.items()
         }
+
+
+def pods_of(provider: ClusterProvider) -> list[dict[str, Any]]:
+    informer = provider._pod_informer
+    return [] if informer is None else informer.store.list()
+
+
+def _conditions(*, ready: bool) -> list[dict[str, Any]]:
+    """The node's conditions: Ready once the remote caches are in (the node controller turns it
+    False while pings of the remote API server fail); no pressure of any kind."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def condition(kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+        }
+
+    return [
+        condition("Ready", "True", "KubeletReady", "the remote cluster is reachable")
+        if ready
+        else condition(
+            "Ready", "False", "RemoteClusterPending", "connecting to the remote cluster"
+        ),
+        condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "no memory pressure"),
+        condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "no disk pressure"),
+        condition("PIDPressure", "False", "KubeletHasSufficientPID", "no PID pressure"),
+        condition("NetworkUnavailable", "False", "RouteCreated", "remote cluster networking"),
+    ]
 
 
 def _changed_map(
