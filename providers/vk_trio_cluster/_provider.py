@@ -245,6 +245,11 @@ class ClusterProvider:
         key, home = found
         if key in self._failed:
             return
+        if remote["metadata"].get("deletionTimestamp") and key not in self._deleting:
+            # Deleted behind our back: its last statuses (often a terminal phase) must not reach
+            # the home pod, whose phase could then never go back to Running after the remote pod
+            # is created again.  The delete event decides what the home pod shows.
+            return
         restarts = self._restarts.get(_uid(home), 0)
         self._report(key, home, home_status(remote, host_ip=self._internal_ip, restarts=restarts))
 
