@@ -129,6 +129,8 @@ class ClusterProvider:
             (dict(config.capacity), dict(config.capacity)) if config.capacity else None
         )
         self._synced = trio.Event()
+        self._healthy = True
+        self._send_recovered, self._recovered = trio.open_memory_channel[None](math.inf)
         self._poke = trio.Event()
         self._send_recreate, self._recreate = trio.open_memory_channel[Key](math.inf)
         self._remote: KubeClient | None = None
@@ -184,6 +186,7 @@ class ClusterProvider:
                 nursery.start_soon(self._wait_for_sync, factory, informers["Secret"])
                 nursery.start_soon(self._recreate_loop)
                 nursery.start_soon(self._sync_loop)
+                nursery.start_soon(self._recovery_loop)
                 if self._config.capacity is None:
                     nursery.start_soon(self._capacity_loop)
                 task_status.started()
@@ -632,13 +635,45 @@ class ClusterProvider:
             callback(copy.deepcopy(self._node))
 
     async def ping(self) -> None:
-        """Healthy while the remote API server answers; the node turns NotReady otherwise."""
+        """Healthy while the remote API server answers.
+
+        The first failure also pushes ``Ready=False`` (``RemoteClusterUnreachable``) at once,
+        rather than at the node's next periodic status update; pods are left alone (not evicted,
+        not repatriated): they keep running in the remote cluster, and their informer catches up
+        when it comes back.
+        """
         if self._pinger is None:
             raise RuntimeError("the cluster provider is not running")
         try:
             await self._pinger.get("/version")
         except ApiError as exc:
-            raise RuntimeError(f"remote cluster unreachable: {exc}") from exc
+            message = f"remote cluster unreachable: {exc}"
+            if self._healthy:
+                self._healthy = False
+                logger.warning("%s", message)
+                self._announce(ready=False, message=message)
+            raise RuntimeError(message) from exc
+        if not self._healthy:
+            self._healthy = True
+            logger.info("remote cluster reachable again")
+            self._send_recovered.send_nowait(None)
+
+    def _announce(self, *, ready: bool, message: str = "") -> None:
+        if not self._node:
+            return
+        conditions = _conditions(ready=ready)
+        if not ready:
+            conditions[0].update(reason="RemoteClusterUnreachable", message=message)
+        self._node["status"]["conditions"] = conditions
+        self._notify_node(copy.deepcopy(self._node))
+
+    async def _recovery_loop(self) -> None:
+        """Ready again once a ping succeeded: announced a moment later, when the node has
+        recorded that ping (an announcement before it would be overridden by the failed one)."""
+        async for _ in self._recovered:
+            await trio.sleep(1.0)
+            if self._healthy:
+                self._announce(ready=True)
 
     def _apply_capacity(self, node: dict[str, Any]) -> None:
         status = node.setdefault("status", {})

@@ -495,6 +495,7 @@ def test_remote_outage_turns_the_node_not_ready_and_back(
             node = home.get("/api/v1/nodes/vk-cluster-a")
             ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
             assert "remote cluster unreachable" in ready.get("message", ""), ready
+            assert ready["reason"] in ("RemoteClusterUnreachable", "ProviderPingFailed"), ready
         finally:
             _, err = restarting.communicate(timeout=400)
         assert restarting.returncode == 0, err
@@ -606,6 +607,12 @@ def test_bad_config_is_a_one_line_start_up_error(
         text=True,
         timeout=120,
         check=False,
+        env={
+            **os.environ,
+            "KUBELET_PORT": str(_free_port()),
+            "APISERVER_CERT_LOCATION": str(clusters.home.kubelet_cert),
+            "APISERVER_KEY_LOCATION": str(clusters.home.kubelet_key),
+        },
     )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
