@@ -13,6 +13,7 @@ import trustme
 
 from vk_trio.api import KubeletServer, KubeletServerConfig
 from vk_trio.api.spdy import open_spdy_connection
+from vk_trio.provider import Pod
 from vk_trio_mock import MockProvider
 
 NODE = "vk-bench"
@@ -88,8 +89,10 @@ async def measure(requests: int, sessions: int) -> dict[str, float]:
         leaf.cert_chain_pems[0].write_to_path(str(cert))
         leaf.private_key_pem.write_to_path(str(key))
         mock = MockProvider(node_name=NODE)
-        containers = [{"name": "app"}]
-        pod = {"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": containers}}
+        pod: Pod = {
+            "metadata": {"name": "p", "namespace": "ns"},
+            "spec": {"containers": [{"name": "app"}]},
+        }
         await mock.create_pod(pod)
         config = KubeletServerConfig(
             node_name=NODE,

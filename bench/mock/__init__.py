@@ -15,12 +15,11 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import attrs
 import trio
 
-from vk_trio.provider import NotFoundError
+from vk_trio.provider import NotFoundError, Pod
 from vk_trio_mock import FailurePlan, MockConfig, MockInjectedError, MockKnobs, MockProvider
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "mock.json"
@@ -36,7 +35,7 @@ class Result:
     pods_per_second: float
 
 
-def _pod(i: int) -> dict[str, Any]:
+def _pod(i: int) -> Pod:
     return {
         "metadata": {
             "name": f"pod-{i}",
@@ -57,9 +56,9 @@ def _pod(i: int) -> dict[str, Any]:
 
 async def _measure(variant: str, pods: int, knobs: MockKnobs) -> Result:
     mock = MockProvider(node_name="vk-bench", config=MockConfig(knobs=knobs))
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    latest: dict[tuple[str, str], Pod] = {}
 
-    def notified(pod: dict[str, Any]) -> None:  # what the controller does: keep the latest
+    def notified(pod: Pod) -> None:  # what the controller does: keep the latest
         meta = pod["metadata"]
         latest[meta["namespace"], meta["name"]] = pod
 

@@ -7,7 +7,7 @@ What it reports (kept identical to the Go mock so that tests and users see the s
 * delete: phase ``Succeeded``, reason ``MockProviderPodDeleted``, every container not ready and
   terminated (exit 0, reason ``MockProviderPodContainerDeleted``, message ``Mock provider
   terminated container upon deletion``), notified before ``delete_pod`` returns;
-* unknown pods: ``NotFoundError`` (``pod not found`` on delete).
+* unknown pods: ``NotFoundError`` from every method (``pod not found`` on delete).
 
 Deliberate differences: pods are keyed by ``(namespace, name)`` (the Go mock's ``"ns-name"`` key
 makes ``a-b/c`` and ``a/b-c`` collide); ``podIPs``/``hostIPs`` are written alongside
@@ -38,6 +38,7 @@ from vk_trio.provider import (
     NotFoundError,
     PodCallback,
 )
+from vk_trio.provider import types as k8s
 
 from ._commands import MockProcess
 from ._config import FailurePlan, MockConfig
@@ -83,7 +84,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _ignore(_pod: dict[str, Any]) -> None:
+def _ignore(_pod: k8s.Pod) -> None:
     pass
 
 
@@ -160,7 +161,7 @@ class MockProvider:
         self._now = now
         self._start_time = now()
         self._wall_clock = wall_clock
-        self._pods: dict[tuple[str, str], dict[str, Any]] = {}
+        self._pods: dict[tuple[str, str], k8s.Pod] = {}
         self._created: dict[tuple[str, str], datetime] = {}
         self._notify: PodCallback = _ignore
         knobs = self._config.knobs
@@ -199,20 +200,20 @@ class MockProvider:
                 self._injected += 1
                 raise
 
-    def _emit(self, pod: dict[str, Any]) -> None:
+    def _emit(self, pod: k8s.Pod) -> None:
         self._notifications += 1
         self._notify(pod)
 
     # -- PodLifecycleHandler ----------------------------------------------------------------
 
-    async def create_pod(self, pod: dict[str, Any]) -> None:
+    async def create_pod(self, pod: k8s.Pod) -> None:
         """Store the pod as running and notify its status."""
         self._creates += 1
         if self._latency or self._injectors:
             await self._knobs("create")
         meta = pod["metadata"]
         now = self._now()
-        statuses = [
+        statuses: list[k8s.ContainerStatus] = [
             {
                 "name": container["name"],
                 "image": container.get("image", ""),
@@ -243,20 +244,25 @@ class MockProvider:
             self._created[key] = self._wall_clock()
         self._emit(pod)
 
-    async def update_pod(self, pod: dict[str, Any]) -> None:
-        """Store the new pod, keeping the status the mock reported, and notify it."""
+    async def update_pod(self, pod: k8s.Pod) -> None:
+        """Store the new pod, keeping the status the mock reported, and notify it.
+
+        An unknown pod is ``NotFoundError`` (the node creates pods, it never updates them into
+        existence)."""
         self._updates += 1
         if self._latency or self._injectors:
             await self._knobs("update")
         meta = pod["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
         known = self._pods.get(key)
-        if known is not None and "status" in known:
+        if known is None:
+            raise NotFoundError(f'pod "{key[0]}/{key[1]}" is not known to the provider')
+        if "status" in known:
             pod["status"] = known["status"]
         self._pods[key] = pod
         self._emit(pod)
 
-    async def delete_pod(self, pod: dict[str, Any]) -> None:
+    async def delete_pod(self, pod: k8s.Pod) -> None:
         """Forget the pod and notify it as ``Succeeded`` with every container terminated."""
         self._deletes += 1
         if self._latency or self._injectors:
@@ -268,29 +274,31 @@ class MockProvider:
         if known is None:
             raise NotFoundError("pod not found")
         now = self._now()
-        status = dict(known.get("status") or pod.get("status") or {})
+        reported = known.get("status") or pod.get("status")
+        status: k8s.PodStatus = reported.copy() if reported else {}
         status["phase"] = "Succeeded"
         status["reason"] = DELETED_POD_REASON
-        terminated_statuses = []
+        terminated_statuses: list[k8s.ContainerStatus] = []
         for entry in status.get("containerStatuses", ()):
-            terminated: dict[str, Any] = {
+            terminated: k8s.ContainerStateTerminated = {
                 "exitCode": 0,
                 "reason": DELETED_CONTAINER_REASON,
                 "message": DELETED_CONTAINER_MESSAGE,
                 "finishedAt": now,
             }
-            started = (entry.get("state") or {}).get("running", {}).get("startedAt")
+            state: k8s.ContainerState = entry.get("state") or {}
+            started = state.get("running", {}).get("startedAt")
             if started is not None:
                 terminated["startedAt"] = started
             terminated_statuses.append(
                 {**entry, "ready": False, "state": {"terminated": terminated}}
             )
         status["containerStatuses"] = terminated_statuses
-        notified = dict(pod)
+        notified = pod.copy()
         notified["status"] = status
         self._emit(notified)
 
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def get_pod(self, namespace: str, name: str) -> k8s.Pod:
         """The stored pod (read-only for the caller)."""
         if self._latency or self._injectors:
             await self._knobs("get")
@@ -299,14 +307,13 @@ class MockProvider:
             raise NotFoundError(f'pod "{namespace}/{name}" is not known to the provider')
         return pod
 
-    async def get_pod_status(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+    async def get_pod_status(self, namespace: str, name: str) -> k8s.PodStatus:
         """The stored pod's status (read-only for the caller)."""
         pod = await self.get_pod(namespace, name)
-        assert pod is not None
-        status: Mapping[str, Any] = pod.get("status", {})
+        status: k8s.PodStatus = pod.get("status", {})
         return status
 
-    async def get_pods(self) -> list[dict[str, Any]]:
+    async def get_pods(self) -> list[k8s.Pod]:
         """Every stored pod."""
         if self._latency or self._injectors:
             await self._knobs("list")
@@ -336,14 +343,13 @@ class MockProvider:
 
     # -- kubelet API capabilities -----------------------------------------------------------
 
-    def _container(self, namespace: str, pod_name: str, container_name: str) -> dict[str, Any]:
+    def _container(self, namespace: str, pod_name: str, container_name: str) -> k8s.Container:
         pod = self._pods.get((namespace, pod_name))
         if pod is None:
             raise NotFoundError(f'pod "{namespace}/{pod_name}" is not known to the provider')
         for container in pod.get("spec", {}).get("containers", ()):
             if container.get("name") == container_name:
-                result: dict[str, Any] = container
-                return result
+                return container
         raise NotFoundError(f'container "{container_name}" is not in pod "{namespace}/{pod_name}"')
 
     async def get_container_logs(

@@ -16,14 +16,14 @@ import trustme
 
 from vk_trio.api import KubeletApp, KubeletAuth, PeerIdentity
 from vk_trio.kube import ApiError
-from vk_trio.provider import PodLifecycleHandler
+from vk_trio.provider import Pod, PodLifecycleHandler
 from vk_trio_mock import MockConfig, MockProvider
 
 JSON = dict[str, Any]
 NODE = "vk-test"
 
 
-def pod(name: str = "p", namespace: str = "ns", containers: Sequence[str] = ("app",)) -> JSON:
+def pod(name: str = "p", namespace: str = "ns", containers: Sequence[str] = ("app",)) -> Pod:
     return {
         "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}"},
         "spec": {"nodeName": NODE, "containers": [{"name": c} for c in containers]},

@@ -19,8 +19,10 @@ from vk_trio.provider import (
     MetricSample,
     NodeStats,
     NotFoundError,
+    Pod,
     Summary,
 )
+from vk_trio.provider.types import PodStatus
 from vk_trio_mock import MockConfig, MockLogs, MockProvider
 
 from ._support import NODE, asgi_http, http_client, make_app, mock_with_pod, pod
@@ -29,16 +31,16 @@ from ._support import NODE, asgi_http, http_client, make_app, mock_with_pod, pod
 class LifecycleOnly:
     """A provider with no kubelet-API capability at all."""
 
-    async def create_pod(self, pod: dict[str, Any]) -> None: ...
-    async def update_pod(self, pod: dict[str, Any]) -> None: ...
-    async def delete_pod(self, pod: dict[str, Any]) -> None: ...
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return None
+    async def create_pod(self, pod: Pod) -> None: ...
+    async def update_pod(self, pod: Pod) -> None: ...
+    async def delete_pod(self, pod: Pod) -> None: ...
+    async def get_pod(self, namespace: str, name: str) -> Pod:
+        raise NotFoundError(name)
 
-    async def get_pod_status(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return None
+    async def get_pod_status(self, namespace: str, name: str) -> PodStatus:
+        raise NotFoundError(name)
 
-    async def get_pods(self) -> list[dict[str, Any]]:
+    async def get_pods(self) -> list[Pod]:
         await trio.lowlevel.checkpoint()
         return []
 

@@ -10,7 +10,8 @@ import pytest
 import trio
 import trio.testing
 
-from vk_trio.provider import AttachIO
+from vk_trio.provider import AttachIO, NotFoundError, Pod
+from vk_trio.provider.types import PodStatus
 
 from ._support import AsgiWebSocketClient, make_app, mock_with_pod, run_websocket
 
@@ -209,12 +210,16 @@ class Blocking:
         finally:
             self.cancelled.set()
 
-    async def create_pod(self, pod: dict[str, Any]) -> None: ...
-    async def update_pod(self, pod: dict[str, Any]) -> None: ...
-    async def delete_pod(self, pod: dict[str, Any]) -> None: ...
-    async def get_pod(self, namespace: str, name: str) -> None: ...
-    async def get_pod_status(self, namespace: str, name: str) -> None: ...
-    async def get_pods(self) -> list[dict[str, Any]]:
+    async def create_pod(self, pod: Pod) -> None: ...
+    async def update_pod(self, pod: Pod) -> None: ...
+    async def delete_pod(self, pod: Pod) -> None: ...
+    async def get_pod(self, namespace: str, name: str) -> Pod:
+        raise NotFoundError(name)
+
+    async def get_pod_status(self, namespace: str, name: str) -> PodStatus:
+        raise NotFoundError(name)
+
+    async def get_pods(self) -> list[Pod]:
         return []
 
 

@@ -7,10 +7,12 @@ an explicit argv and environment.
 import os
 import subprocess
 import sys
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import pytest
 
+import vk_trio.provider._registry as registry
 from vk_trio import __version__
 from vk_trio.cli import main
 
@@ -160,3 +162,20 @@ def test_script_without_any_kubeconfig_is_one_line(files: Files, tmp_path: Path)
     (line,) = result.stderr.splitlines()
     assert "error   vk_trio.cli: kubeconfig: no Kubernetes client configuration found" in line
     assert line.endswith(f"node={NODE}")
+
+
+def test_a_misshapen_provider_is_refused_in_one_line_naming_the_method(
+    files: Files, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    misshapen = EntryPoint(
+        name="misshapen",
+        value="tests.cli.test_provider:returns_sync_lifecycle",
+        group=registry.ENTRY_POINT_GROUP,
+    )
+    installed = list(entry_points(group=registry.ENTRY_POINT_GROUP))
+    monkeypatch.setattr(registry, "entry_points", lambda group: [*installed, misshapen])
+    assert main([*files.argv(), "--provider", "misshapen"], files.env()) == 1
+    assert capsys.readouterr().err == (
+        'vk-trio: provider "misshapen": SyncLifecycle.create_pod must be a coroutine function '
+        "(async def)\n"
+    )

@@ -130,3 +130,48 @@ def test_mock_configuration_errors_name_the_file(files: Files, tmp_path: Any) ->
     assert (
         str(info.value) == f'provider "mock": --provider-config {bad}: invalid memory value "lots"'
     )
+
+
+class SyncLifecycle:
+    """Has every method name, but ``create_pod`` is not async: refused at start-up."""
+
+    def create_pod(self, pod: Any) -> None: ...
+    async def update_pod(self, pod: Any) -> None: ...
+    async def delete_pod(self, pod: Any) -> None: ...
+    async def get_pod(self, namespace: str, name: str) -> Any: ...
+    async def get_pod_status(self, namespace: str, name: str) -> Any: ...
+    async def get_pods(self) -> list[Any]:
+        return []
+
+
+class RunWithoutTaskStatus(SyncLifecycle):
+    async def create_pod(self, pod: Any) -> None: ...  # type: ignore[override]
+    async def run(self) -> None: ...
+
+
+def returns_sync_lifecycle(config: ProviderConfig) -> Any:
+    return SyncLifecycle()
+
+
+def returns_bad_runnable(config: ProviderConfig) -> Any:
+    return RunWithoutTaskStatus()
+
+
+@pytest.mark.parametrize(
+    ("attr", "message"),
+    [
+        (
+            "returns_sync_lifecycle",
+            'provider "x": SyncLifecycle.create_pod must be a coroutine function (async def)',
+        ),
+        (
+            "returns_bad_runnable",
+            'provider "x": RunWithoutTaskStatus.run must accept the keyword argument task_status',
+        ),
+    ],
+)
+def test_misshapen_providers_are_refused_at_start_up(files: Files, attr: str, message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        create_provider(settings(files, "x"), fake("x", attr))
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)

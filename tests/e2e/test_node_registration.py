@@ -1,15 +1,14 @@
 """The node controller against the real API server: shape, annotations, lease, heartbeats."""
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
 import orjson
 import trio
 
 from tests._controlplane import ControlPlane
 from vk_trio.node import LAST_APPLIED_META_ANNOTATION, LAST_APPLIED_STATUS_ANNOTATION, Taint
-from vk_trio.provider import NodeCallback, PodCallback
+from vk_trio.provider import NodeCallback, Pod, PodCallback
+from vk_trio.provider.types import PodStatus
 from vk_trio_mock import MockConfig, MockProvider
 
 from ._node_support import JSON, eventually, node_name, running_node
@@ -139,22 +138,22 @@ class FlakyMock:
     def configure_node(self, node: JSON) -> None:
         self.mock.configure_node(node)
 
-    async def create_pod(self, pod: JSON) -> None:
+    async def create_pod(self, pod: Pod) -> None:
         await self.mock.create_pod(pod)
 
-    async def update_pod(self, pod: JSON) -> None:
+    async def update_pod(self, pod: Pod) -> None:
         await self.mock.update_pod(pod)
 
-    async def delete_pod(self, pod: JSON) -> None:
+    async def delete_pod(self, pod: Pod) -> None:
         await self.mock.delete_pod(pod)
 
-    async def get_pod(self, namespace: str, name: str) -> JSON | None:
+    async def get_pod(self, namespace: str, name: str) -> Pod:
         return await self.mock.get_pod(namespace, name)
 
-    async def get_pod_status(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+    async def get_pod_status(self, namespace: str, name: str) -> PodStatus:
         return await self.mock.get_pod_status(namespace, name)
 
-    async def get_pods(self) -> list[JSON]:
+    async def get_pods(self) -> list[Pod]:
         return await self.mock.get_pods()
 
 

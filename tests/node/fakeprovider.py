@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import trio
@@ -94,20 +94,20 @@ class PolledProvider:
     def _notify(self, pod: dict[str, Any]) -> None:
         pass
 
-    async def create_pod(self, pod: dict[str, Any]) -> None:
+    async def create_pod(self, pod: Any) -> None:
         await self._enter("create_pod", key_of(pod))
         pod["status"] = running_status(pod)
         self.pods[key_of(pod)] = pod
         self._notify(copy.deepcopy(pod))
 
-    async def update_pod(self, pod: dict[str, Any]) -> None:
+    async def update_pod(self, pod: Any) -> None:
         await self._enter("update_pod", key_of(pod))
         old = self.pods.get(key_of(pod))
         pod["status"] = (old or {}).get("status") or running_status(pod)
         self.pods[key_of(pod)] = pod
         self._notify(copy.deepcopy(pod))
 
-    async def delete_pod(self, pod: dict[str, Any]) -> None:
+    async def delete_pod(self, pod: Any) -> None:
         await self._enter("delete_pod", key_of(pod))
         stored = self.pods.pop(key_of(pod), None)
         if stored is None:
@@ -116,12 +116,14 @@ class PolledProvider:
             stored["status"] = terminated_status(stored["status"])
             self._notify(copy.deepcopy(stored))
 
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def get_pod(self, namespace: str, name: str) -> Any:
         await self._enter("get_pod", f"{namespace}/{name}")
         pod = self.pods.get(f"{namespace}/{name}")
-        return copy.deepcopy(pod) if pod is not None else None
+        if pod is None:
+            raise NotFoundError(f'pod "{namespace}/{name}" is not known to the provider')
+        return copy.deepcopy(pod)
 
-    async def get_pod_status(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def get_pod_status(self, namespace: str, name: str) -> Any:
         await self._enter("get_pod_status", f"{namespace}/{name}")
         pod = self.pods.get(f"{namespace}/{name}")
         if pod is None:
@@ -129,7 +131,7 @@ class PolledProvider:
         status: dict[str, Any] = copy.deepcopy(pod["status"])
         return status
 
-    async def get_pods(self) -> list[dict[str, Any]]:
+    async def get_pods(self) -> list[Any]:
         await self._enter("get_pods", "")
         return [copy.deepcopy(p) for p in self.pods.values()]
 
@@ -139,7 +141,8 @@ class FakeProvider(PolledProvider):
 
     def __init__(self) -> None:
         super().__init__()
-        self.callback: PodCallback | None = None
+        # untyped: tests notify hand-made dicts through it
+        self.callback: Callable[[Any], None] | None = None
 
     def notify_pods(self, callback: PodCallback) -> None:
         self.callback = callback

@@ -1,4 +1,5 @@
-"""The complete example in docs/provider.md is real code: it type-checks and works."""
+"""The examples in docs/provider.md are real code: the provider in one file type-checks and
+works, and the ten-line conformance test written for it passes the kit."""
 
 import importlib.util
 import os
@@ -26,10 +27,18 @@ from vk_trio.provider import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def example_source() -> str:
+def _code_after(heading: str) -> str:
     text = (ROOT / "docs" / "provider.md").read_text()
-    start = text.index("```python\n", text.index("## A complete example")) + len("```python\n")
+    start = text.index("```python\n", text.index(heading)) + len("```python\n")
     return text[start : text.index("```\n", start)]
+
+
+def example_source() -> str:
+    return _code_after("## A provider in one file")
+
+
+def kit_source() -> str:
+    return _code_after("## Tested with the kit in ten lines")
 
 
 @pytest.fixture
@@ -57,8 +66,10 @@ def pod(name: str, seconds: str = "5") -> dict[str, Any]:
 def test_example_type_checks_strictly(tmp_path: Path) -> None:
     path = tmp_path / "timer_provider.py"
     path.write_text(example_source())
+    kit = tmp_path / "test_timer_provider.py"
+    kit.write_text(kit_source())
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", os.devnull, str(path)],
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", os.devnull, str(path), str(kit)],
         env={**os.environ, "MYPYPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -123,7 +134,8 @@ async def test_pods_run_for_their_annotation_then_succeed(
         assert (await provider.get_pod_status("ns", "long"))["phase"] == "Running"
         await provider.delete_pod(pod("long"))
         assert seen[-1] == ("long", "Succeeded", "terminated")
-        assert await provider.get_pod("ns", "long") is None
+        with pytest.raises(NotFoundError):
+            await provider.get_pod("ns", "long")
         await trio.sleep(100)  # the cancelled timer never fires
         assert len(seen) == 4
         await provider.delete_pod(pod("short"))  # finished pods are removed without a notification
@@ -134,3 +146,43 @@ async def test_pods_run_for_their_annotation_then_succeed(
         with pytest.raises(InvalidInputError):
             await provider.create_pod(pod("bad", "soon"))
         nursery.cancel_scope.cancel()
+
+
+def test_the_kit_usage_is_ten_lines() -> None:
+    assert len([line for line in kit_source().splitlines() if line.strip()]) <= 10
+
+
+def test_the_example_passes_the_kit_as_documented(tmp_path: Path) -> None:
+    """Run the documented test the way a provider author would: its own directory, pytest with
+    pytest-trio but none of this repository's configuration (no ``trio_mode``)."""
+    (tmp_path / "timer_provider.py").write_text(example_source())
+    (tmp_path / "test_timer_provider.py").write_text(kit_source())
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-rA"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    passed = sorted(
+        line.split("[", 1)[1].split("]", 1)[0]
+        for line in result.stdout.splitlines()
+        if line.startswith("PASSED ")
+    )
+    assert passed == sorted(
+        [
+            "lifecycle",
+            "not-found",
+            "delete-is-idempotent",
+            "concurrent-pods",
+            "cancellation",
+            "notifications",
+            "not-applicable:logs,exec,attach,port-forward,stats,metrics",
+        ]
+    ), output
+    assert " skipped" not in output and "SKIPPED" not in output, output

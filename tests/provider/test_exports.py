@@ -70,12 +70,29 @@ EXPECTED = {
     # logging context
     "log_context",
     "current_log_context",
+    # the JSON shapes (TypedDicts) and the load-time check
+    "types",
+    "Pod",
+    "check_provider",
 }
+
+# Submodules imported on demand (only by tests): they show up as attributes once imported.
+ON_DEMAND = {"testing"}
 
 
 def test_public_names() -> None:
     public = {name for name in vars(vk_trio.provider) if not name.startswith("_")}
-    assert public == EXPECTED
+    assert public - ON_DEMAND == EXPECTED
+
+
+def test_the_types_namespace_holds_typeddicts_only() -> None:
+    names = {name for name in vars(vk_trio.provider.types) if not name.startswith("_")}
+    assert {"Pod", "ObjectMeta", "PodSpec", "Container", "Volume", "PodStatus"} <= names
+    for name in names:
+        value = getattr(vk_trio.provider.types, name)
+        assert isinstance(value, type) and issubclass(value, dict), name
+        assert getattr(value, "__total__", None) is False, name
+    assert vk_trio.provider.Pod is vk_trio.provider.types.Pod
 
 
 def test_public_names_say_where_they_come_from() -> None:

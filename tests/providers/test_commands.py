@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
-from vk_trio.provider import AttachIO, ContainerExitError, TermSize
+from vk_trio.provider import AttachIO, ContainerExitError, Pod, TermSize
+from vk_trio.provider.types import Container, EnvVar
 from vk_trio_mock import MockProvider
 
 
-def pod() -> dict[str, Any]:
-    env: list[dict[str, Any]] = [{"name": "GREETING", "value": "hi"}, {"name": "EMPTY"}]
+def pod() -> Pod:
+    env: list[EnvVar] = [{"name": "GREETING", "value": "hi"}, {"name": "EMPTY"}]
     env.append({"name": "FROM", "valueFrom": {"fieldRef": {"fieldPath": "x"}}})
-    container = {"name": "app", "env": env}
+    container: Container = {"name": "app", "env": env}
     return {"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": [container]}}
 
 

@@ -8,10 +8,11 @@ import h11
 import trio
 import trio.testing
 
+from vk_trio.provider import Pod
 from vk_trio_mock import MockProvider
 
 
-def pod() -> dict[str, Any]:
+def pod() -> Pod:
     return {"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": [{"name": "a"}]}}
 
 

@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from vk_trio.provider import ContainerLogOptions, InvalidInputError
+from vk_trio.provider import ContainerLogOptions, InvalidInputError, Pod
 from vk_trio_mock import MockConfig, MockLogs, MockProvider
 from vk_trio_mock._logs import format_timestamp
 
@@ -24,7 +24,7 @@ class WallClock:
         return self.now
 
 
-def pod(name: str = "p", containers: tuple[str, ...] = ("app",)) -> dict[str, Any]:
+def pod(name: str = "p", containers: tuple[str, ...] = ("app",)) -> Pod:
     return {
         "metadata": {"name": name, "namespace": "ns", "uid": "u"},
         "spec": {"containers": [{"name": c} for c in containers]},

@@ -17,6 +17,7 @@ from vk_trio.provider import (
     NodeConfigurer,
     NodeProvider,
     NotFoundError,
+    Pod,
     PodLifecycleHandler,
     PodNotifier,
     PortForwardProvider,
@@ -40,7 +41,7 @@ class Clock:
         return self.value
 
 
-def make_pod(name: str = "p", namespace: str = "ns", containers: int = 2) -> dict[str, Any]:
+def make_pod(name: str = "p", namespace: str = "ns", containers: int = 2) -> Pod:
     return {
         "metadata": {
             "name": name,
@@ -58,10 +59,10 @@ def make_pod(name: str = "p", namespace: str = "ns", containers: int = 2) -> dic
 
 def make_mock(
     knobs: MockKnobs | None = None, clock: Clock | None = None
-) -> tuple[MockProvider, list[dict[str, Any]]]:
+) -> tuple[MockProvider, list[Pod]]:
     config = MockConfig(knobs=knobs or MockKnobs())
     mock = MockProvider(node_name="vk", config=config, internal_ip="10.1.2.3", now=clock or Clock())
-    notified: list[dict[str, Any]] = []
+    notified: list[Pod] = []
     mock.notify_pods(notified.append)
     return mock, notified
 
@@ -207,11 +208,14 @@ async def test_update_stores_the_new_pod_and_keeps_the_reported_status() -> None
     assert mock.statistics().updates == 1
 
 
-async def test_update_of_unknown_pod_stores_it_as_given() -> None:
+async def test_update_of_unknown_pod_is_not_found() -> None:
+    # the one "not found" convention: an unknown pod is NotFoundError, never stored or None
     mock, notified = make_mock()
-    await mock.update_pod(make_pod())
-    assert (await mock.get_pod_status("ns", "p")) == {"phase": "Pending"}
-    assert len(notified) == 1
+    with pytest.raises(NotFoundError):
+        await mock.update_pod(make_pod())
+    with pytest.raises(NotFoundError):
+        await mock.get_pod_status("ns", "p")
+    assert notified == []
 
 
 async def test_notifications_before_registration_are_dropped_safely() -> None:
@@ -280,6 +284,7 @@ async def test_fraction_failures_are_deterministic_with_a_seed() -> None:
     async def run() -> list[bool]:
         plan = FailurePlan(fraction=0.3, seed=42, message="quota exceeded")
         mock, _ = make_mock(knobs=MockKnobs(failures={"update": plan}))
+        await mock.create_pod(make_pod())  # updates are of a known pod
         results = []
         for _ in range(200):
             try:

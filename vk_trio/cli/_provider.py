@@ -17,6 +17,7 @@ from vk_trio.provider import (
     ProviderConfig,
     ProviderLoadError,
     UnknownProviderError,
+    check_provider,
     load_provider_factory,
 )
 
@@ -46,7 +47,8 @@ class LoadedProvider:
 def create_provider(
     settings: Settings, found: Iterable[EntryPoint] | None = None
 ) -> LoadedProvider:
-    """Look the provider up, build it, and check it is one.  Raises :class:`SettingsError`.
+    """Look the provider up, build it, and check it is one (:func:`check_provider`: the method
+    shapes, not only their names).  Raises :class:`SettingsError`.
 
     ``found`` replaces the installed entry points (tests).
     """
@@ -83,4 +85,8 @@ def create_provider(
         raise SettingsError(
             source, f"the factory returned {type(provider).__name__}, not a PodLifecycleHandler"
         )
+    try:
+        check_provider(provider)
+    except ProviderLoadError as exc:
+        raise SettingsError(source, str(exc)) from None
     return LoadedProvider(name=name, provider=provider, config=config, resources=resources)

@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Final, Protocol, TypeVar, final
+from typing import Any, Final, Protocol, TypeVar, cast, final
 
 import attrs
 import orjson
@@ -31,6 +31,7 @@ import trio
 from vk_trio.informers import DeletedFinalStateUnknown, HandlerRegistration
 from vk_trio.provider import (
     InvalidInputError,
+    Pod,
     PodLifecycleHandler,
     PodNotifier,
     is_invalid_input,
@@ -363,7 +364,7 @@ class PodController:
     async def _provider_get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         with self._provider_timer("get_pod"):
             try:
-                return await self._provider.get_pod(namespace, name)
+                return cast("dict[str, Any]", await self._provider.get_pod(namespace, name))
             except Exception as exc:
                 if is_not_found(exc):
                     return None
@@ -374,7 +375,7 @@ class PodController:
             if self._poller is not None:
                 await self._poller.delete_pod(pod)
             else:
-                await self._provider.delete_pod(pod)
+                await self._provider.delete_pod(cast("Pod", pod))
 
     async def _sync(self, key: str) -> None:
         if self._stop.is_set():
@@ -399,7 +400,7 @@ class PodController:
             return
         try:
             with self._provider_timer("delete_pod"):
-                await self._provider.delete_pod(provider_pod)
+                await self._provider.delete_pod(cast("Pod", provider_pod))
         except Exception as exc:
             if not is_not_found(exc):
                 raise RuntimeError(f'failed to delete pod "{key}" in the provider: {exc}') from exc
@@ -479,7 +480,7 @@ class PodController:
         call = self._provider.create_pod if method == "create_pod" else self._provider.update_pod
         try:
             with self._provider_timer(method):
-                await call(_copy(for_provider))
+                await call(cast("Pod", _copy(for_provider)))
         except Exception as exc:
             await self._report_provider_failure(pod, exc)
             self._events.record(pod, WARNING, f"Provider{verb}Failed", str(exc))
@@ -634,7 +635,7 @@ class PodController:
         """Delete provider pods the API no longer has (matched by UID, not just by name)."""
         try:
             with self._provider_timer("get_pods"):
-                provider_pods = await self._provider.get_pods()
+                provider_pods = cast("list[dict[str, Any]]", await self._provider.get_pods())
         except Exception as exc:
             logger.warning(
                 "could not list the provider's pods, skipping dangling-pod cleanup: %s", exc
@@ -659,7 +660,7 @@ class PodController:
                 for attempt in range(3):
                     try:
                         with self._provider_timer("delete_pod"):
-                            await self._provider.delete_pod(_copy(provider_pod))
+                            await self._provider.delete_pod(cast("Pod", _copy(provider_pod)))
                     except Exception as exc:
                         if is_not_found(exc):
                             break

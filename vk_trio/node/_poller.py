@@ -18,11 +18,11 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Final, final
+from typing import Any, Final, cast, final
 
 import trio
 
-from vk_trio.provider import PodLifecycleHandler, is_not_found, pod_status_to_dict
+from vk_trio.provider import Pod, PodLifecycleHandler, is_not_found, pod_status_to_dict
 
 from ._podutil import pod_key
 from ._time import Now, format_time, parse_time, utc_now
@@ -91,7 +91,7 @@ class StatusPoller:
         key = pod_key(pod)
         self._deleted.add(key)
         try:
-            await self._provider.delete_pod(pod)
+            await self._provider.delete_pod(cast("Pod", pod))
         except BaseException:
             self._deleted.discard(key)
             raise

@@ -7,9 +7,14 @@ optional capabilities (:class:`PodNotifier`, :class:`NodeProvider`, :class:`Node
 A :data:`ProviderFactory` registered in the ``vk_trio.providers`` entry-point group builds it from
 a :class:`ProviderConfig`.  See ``docs/provider.md`` for a complete example.
 
+Pods are plain dicts typed with the ``TypedDict`` s of :mod:`vk_trio.provider.types` (``Pod`` is
+also exported here); :mod:`vk_trio.provider.testing` is the conformance kit every provider passes.
+
 This package is the bottom layer: it imports nothing else from ``vk_trio``.
 """
 
+from . import types as types
+from ._checks import check_provider as check_provider
 from ._config import LateResourceLookup as LateResourceLookup
 from ._config import ProviderConfig as ProviderConfig
 from ._config import ResourceLookup as ResourceLookup
@@ -72,3 +77,4 @@ from ._streaming import MetricsResourceProvider as MetricsResourceProvider
 from ._streaming import PortForwardProvider as PortForwardProvider
 from ._streaming import StatsSummaryProvider as StatsSummaryProvider
 from ._streaming import TermSize as TermSize
+from .types import Pod as Pod

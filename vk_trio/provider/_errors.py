@@ -23,8 +23,10 @@ __all__ = [
 class NotFoundError(Exception):
     """The object (usually a pod) is not known to the provider.
 
-    ``get_pod`` may either raise this or return ``None``; ``delete_pod`` raises it for a pod it has
-    never seen or already forgot, and the controllers take that as "already deleted".
+    The one way a provider says so: ``get_pod``, ``get_pod_status``, ``update_pod`` and the
+    kubelet-API methods raise it for an unknown pod (none returns ``None`` instead).
+    ``delete_pod`` may raise it for a pod it has never seen or already forgot (or just return),
+    and the controllers take that as "already deleted".
     """
 
 

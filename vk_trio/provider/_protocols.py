@@ -12,21 +12,33 @@ capability              without it
 :class:`Runnable`       nothing runs in the background on the provider's behalf
 ======================  ===========================================================================
 
+``isinstance`` only checks that the names exist; :func:`~vk_trio.provider.check_provider` checks
+the shapes too (coroutine functions where the protocol is async, plain callables where it is not)
+and is what the ``vk-trio`` command runs on the object a factory returns.
+
 Concurrency contract (trio): every ``async`` method may be called from many tasks at once (one per
 pod-sync worker), never concurrently *for the same pod* from the pod-sync path; ``delete_pod`` may
 be called more than once for a pod.  A provider cancelled mid-call (shutdown) must leave its state
 consistent; it is not called again for that pod during the shutdown.  Pods are plain dicts in the
-Kubernetes JSON shape; a pod passed *in* is the provider's to keep (the caller made a copy), and
-objects handed *out* (returned or notified) must not be mutated by the provider afterwards.
+Kubernetes JSON shape, typed as :class:`~vk_trio.provider.types.Pod`; a pod passed *in* is the
+provider's to keep (the caller made a copy), and objects handed *out* (returned or notified) must
+not be mutated by the provider afterwards.
+
+"Not found" has one spelling: a pod the provider does not know is signalled by raising
+:class:`~vk_trio.provider.NotFoundError` (or an exception explicitly raised from one), from every
+method that takes a pod or its name: ``get_pod``, ``get_pod_status``, ``update_pod``,
+``delete_pod`` and the kubelet-API capabilities.  No method returns ``None`` for it; the
+conformance kit (:mod:`vk_trio.provider.testing`) fails a provider that does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import trio
 
+from . import types as k8s
 from ._status import PodStatus
 
 __all__ = [
@@ -40,7 +52,7 @@ __all__ = [
     "Runnable",
 ]
 
-PodCallback = Callable[[dict[str, Any]], None]
+PodCallback = Callable[[k8s.Pod], None]
 """Takes a pod dict carrying the provider's latest ``status``; see :class:`PodNotifier`."""
 
 NodeCallback = Callable[[dict[str, Any]], None]
@@ -51,44 +63,49 @@ NodeCallback = Callable[[dict[str, Any]], None]
 class PodLifecycleHandler(Protocol):
     """Runs pods: the one protocol every provider implements.
 
-    Raise :class:`~vk_trio.provider.NotFoundError` for "no such pod",
+    Raise :class:`~vk_trio.provider.NotFoundError` for "no such pod" (never return ``None``),
     :class:`~vk_trio.provider.InvalidInputError` for a pod that can never run as given, and any
     other exception for a failure worth retrying (the controller retries with backoff, records a
     ``ProviderCreateFailed``/``ProviderUpdateFailed`` event and marks the pod ``ProviderFailed``).
     """
 
-    async def create_pod(self, pod: dict[str, Any]) -> None:
+    async def create_pod(self, pod: k8s.Pod) -> None:
         """Start the pod.  Report its status through the notifier (or ``get_pod_status``).
 
         The pod's environment has been resolved (``env`` holds plain values, ``envFrom`` is empty)
-        unless the operator turned resolution off.
+        unless the operator turned resolution off.  The node only creates a pod that
+        ``get_pod`` reported unknown.
         """
         ...
 
-    async def update_pod(self, pod: dict[str, Any]) -> None:
-        """Apply a changed pod (labels, annotations, images, ``activeDeadlineSeconds``, ...)."""
+    async def update_pod(self, pod: k8s.Pod) -> None:
+        """Apply a changed pod (labels, annotations, images, ``activeDeadlineSeconds``, ...).
+
+        Afterwards ``get_pod`` returns the changed pod (the node compares it with the API's pod
+        to decide whether another update is due).  Raise ``NotFoundError`` if the pod is unknown.
+        """
         ...
 
-    async def delete_pod(self, pod: dict[str, Any]) -> None:
+    async def delete_pod(self, pod: k8s.Pod) -> None:
         """Stop the pod and forget it; afterwards report a terminal status for it.
 
         Called when the pod is being deleted in the API (graceful deletion: the pod still has its
         ``metadata.deletionTimestamp`` and ``deletionGracePeriodSeconds``) or is gone from the API
-        while the provider still has it.  Raise ``NotFoundError`` if the pod is unknown.
+        while the provider still has it.  May be called again for a pod already deleted, and for
+        a pod the provider never knew (a provider that keeps no state, after a restart): either
+        return or raise ``NotFoundError``; the node counts both as done.
         """
         ...
 
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The pod as the provider has it, or ``None`` / ``NotFoundError`` if it has none."""
+    async def get_pod(self, namespace: str, name: str) -> k8s.Pod:
+        """The pod as the provider has it; ``NotFoundError`` if it has none."""
         ...
 
-    async def get_pod_status(
-        self, namespace: str, name: str
-    ) -> PodStatus | Mapping[str, Any] | None:
-        """The pod's current status, or ``None`` / ``NotFoundError`` if the pod is unknown."""
+    async def get_pod_status(self, namespace: str, name: str) -> PodStatus | k8s.PodStatus:
+        """The pod's current status (typed or as a dict); ``NotFoundError`` if it is unknown."""
         ...
 
-    async def get_pods(self) -> list[dict[str, Any]]:
+    async def get_pods(self) -> list[k8s.Pod]:
         """Every pod the provider runs (used at start-up to delete pods the API no longer has)."""
         ...
 

@@ -55,7 +55,8 @@ class UnknownProviderError(ProviderRegistryError, LookupError):
 
 @final
 class ProviderLoadError(ProviderRegistryError):
-    """The provider is registered but its factory could not be imported or is ambiguous."""
+    """The provider is registered but its factory could not be imported or is ambiguous, or the
+    object it built does not have the shape of a provider (:func:`check_provider`)."""
 
 
 @final

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, cast, final
 
 import attrs
 
 from ._converter import CONVERTER
+
+if TYPE_CHECKING:
+    from .types import Pod
 
 __all__ = [
     "ContainerState",
@@ -210,9 +213,7 @@ def node_condition_to_dict(condition: NodeCondition | Mapping[str, Any]) -> dict
     return dict(condition)
 
 
-def pod_with_status(
-    pod: Mapping[str, Any], status: PodStatus | Mapping[str, Any]
-) -> dict[str, Any]:
+def pod_with_status(pod: Mapping[str, Any], status: PodStatus | Mapping[str, Any]) -> Pod:
     """A shallow copy of ``pod`` whose ``status`` is ``status``: what a notification callback takes.
 
     Shallow on purpose (cheap for 10,000 pods): ``metadata`` and ``spec`` are shared with ``pod``,
@@ -220,4 +221,4 @@ def pod_with_status(
     """
     result = dict(pod)
     result["status"] = pod_status_to_dict(status)
-    return result
+    return cast("Pod", result)
