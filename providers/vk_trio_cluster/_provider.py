@@ -25,7 +25,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, final
+from typing import Any, Final, cast, final
 
 import trio
 
@@ -53,6 +53,7 @@ from vk_trio.provider import (
     PodCallback,
     ResourceLookup,
 )
+from vk_trio.provider import types as k8s
 
 from ._capacity import capacity_from
 from ._config import ClusterConfig
@@ -73,10 +74,12 @@ SYNC_INTERVAL: Final = 2.0
 """Seconds between reflection passes (follow origins, collect unused copies, renew tokens)."""
 CAPACITY_INTERVAL: Final = 60.0
 PING_TIMEOUT: Final = 5.0
+SCHEDULE_WAIT: Final = 60.0
+"""Longest wait of a kubelet-API call for the remote pod to be scheduled."""
 _RECREATE_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-def _ignore(_obj: dict[str, Any]) -> None:
+def _ignore(_obj: Any) -> None:
     pass
 
 
@@ -181,15 +184,26 @@ class ClusterProvider:
             )
             self._tokens = Tokens(home, remote, self._lookup, node=self._node_name)
             self._streams = RemoteStreams(remote_config, self._remote_name)
-            async with trio.open_nursery() as nursery:
-                await nursery.start(factory.run)
-                nursery.start_soon(self._wait_for_sync, factory, informers["Secret"])
-                nursery.start_soon(self._recreate_loop)
-                nursery.start_soon(self._sync_loop)
-                nursery.start_soon(self._recovery_loop)
-                if self._config.capacity is None:
-                    nursery.start_soon(self._capacity_loop)
-                task_status.started()
+            try:
+                await self._run_loops(factory, informers, task_status)
+            finally:
+                await self._streams.aclose()
+
+    async def _run_loops(
+        self,
+        factory: InformerFactory,
+        informers: Mapping[str, SharedInformer],
+        task_status: trio.TaskStatus[None],
+    ) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(factory.run)
+            nursery.start_soon(self._wait_for_sync, factory, informers["Secret"])
+            nursery.start_soon(self._recreate_loop)
+            nursery.start_soon(self._sync_loop)
+            nursery.start_soon(self._recovery_loop)
+            if self._config.capacity is None:
+                nursery.start_soon(self._capacity_loop)
+            task_status.started()
 
     async def _wait_for_sync(self, factory: InformerFactory, secrets: SharedInformer) -> None:
         await factory.wait_for_cache_sync()
@@ -229,7 +243,7 @@ class ClusterProvider:
     def _report(self, key: Key, pod: Mapping[str, Any], status: dict[str, Any]) -> None:
         stored = {**pod, "status": status}
         self._reported[key] = stored
-        self._notify(stored)
+        self._notify(cast(k8s.Pod, stored))
 
     def _home_of(self, remote: Mapping[str, Any]) -> tuple[Key, dict[str, Any]] | None:
         origin = origin_of(remote)
@@ -505,8 +519,11 @@ class ClusterProvider:
             await remote.delete(f"{path}/{key[1]}", uid=existing["metadata"].get("uid"))
         raise RuntimeError(f"an earlier remote pod {remote_ns}/{key[1]} is still being deleted")
 
-    async def create_pod(self, pod: dict[str, Any]) -> None:
+    async def create_pod(self, pod: k8s.Pod) -> None:
         """Create (or adopt) the remote pod; its status arrives through the notifier."""
+        await self._create_pod(cast(dict[str, Any], pod))
+
+    async def _create_pod(self, pod: dict[str, Any]) -> None:
         await self._synced.wait()
         key = _key(pod)
         remote_pod_for(  # refuse what can never run before remembering the pod
@@ -523,8 +540,11 @@ class ClusterProvider:
         self._failed.discard(key)
         await self._create(pod)
 
-    async def update_pod(self, pod: dict[str, Any]) -> None:
+    async def update_pod(self, pod: k8s.Pod) -> None:
         """Patch what may change on a running pod onto the remote pod."""
+        await self._update_pod(cast(dict[str, Any], pod))
+
+    async def _update_pod(self, pod: dict[str, Any]) -> None:
         await self._synced.wait()
         key = _key(pod)
         previous = self._pods.get(key)
@@ -548,9 +568,12 @@ class ClusterProvider:
             except Invalid as exc:
                 raise InvalidInputError(f"the remote cluster rejected the change: {exc}") from exc
 
-    async def delete_pod(self, pod: dict[str, Any]) -> None:
+    async def delete_pod(self, pod: k8s.Pod) -> None:
         """Delete the remote pod with the home grace period; the final status follows once it
         is gone."""
+        await self._delete_pod(cast(dict[str, Any], pod))
+
+    async def _delete_pod(self, pod: dict[str, Any]) -> None:
         await self._synced.wait()
         key = _key(pod)
         uid = _uid(pod)
@@ -589,24 +612,27 @@ class ClusterProvider:
             return
         self._finish(key, _uid(known))
 
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
+    async def get_pod(self, namespace: str, name: str) -> k8s.Pod:
         """The pod as last given to the provider, with the status last reported."""
         key = (namespace, name)
         pod = self._reported.get(key) or self._pods.get(key)
         if pod is None:
             raise NotFoundError(f'pod "{namespace}/{name}" is not known to the provider')
-        return pod
+        return cast(k8s.Pod, pod)
 
-    async def get_pod_status(self, namespace: str, name: str) -> Mapping[str, Any]:
+    async def get_pod_status(self, namespace: str, name: str) -> k8s.PodStatus:
         """The status last reported (``Pending`` before the remote pod has one)."""
         pod = await self.get_pod(namespace, name)
-        status: Mapping[str, Any] = pod.get("status") or {"phase": "Pending"}
-        return status
+        return pod.get("status") or {"phase": "Pending"}
 
-    async def get_pods(self) -> list[dict[str, Any]]:
+    async def get_pods(self) -> list[k8s.Pod]:
         """The pods given to the provider, and the remote pods of this node not claimed yet
-        (after a restart), in the home shape, so the node deletes those whose home pod is gone."""
-        await self._synced.wait()
+        (after a restart), in the home shape, so the node deletes those whose home pod is gone.
+
+        No checkpoint once the caches are in: an answer consistent with ``get_pod`` asked just
+        before (no status event can slip in between the two)."""
+        if not self._synced.is_set():
+            await self._synced.wait()
         result = [self._reported.get(k) or p for k, p in self._pods.items()]
         if self._pod_informer is not None:
             for remote in self._pod_informer.store.list():
@@ -620,7 +646,7 @@ class ClusterProvider:
                         "status": home_status(remote, host_ip=self._internal_ip),
                     }
                 )
-        return result
+        return cast(list[k8s.Pod], result)
 
     # -- notifier, node -----------------------------------------------------------------------
 
@@ -704,11 +730,27 @@ class ClusterProvider:
             raise RuntimeError("the cluster provider is not running")
         return self._streams
 
+    async def _scheduled(self, namespace: str, name: str) -> RemoteStreams:
+        """The stream client, once the remote pod of a known pod is bound to a remote node
+        (the remote API server refuses streams to a pod without one); bounded wait."""
+        streams = self._stream_client()
+        key = (namespace, name)
+        with trio.move_on_after(SCHEDULE_WAIT):
+            while key in self._pods:
+                remote = self._cached_remote(key)
+                if remote is not None and (remote.get("spec") or {}).get("nodeName"):
+                    break
+                await trio.sleep(0.2)
+        await trio.lowlevel.checkpoint()
+        return streams
+
     async def get_container_logs(
         self, namespace: str, pod_name: str, container_name: str, options: ContainerLogOptions
     ) -> trio.abc.ReceiveStream:
         """The remote container's log, as the remote API server serves it."""
-        return await self._stream_client().logs(namespace, pod_name, container_name, options)
+        return await (await self._scheduled(namespace, pod_name)).logs(
+            namespace, pod_name, container_name, options
+        )
 
     async def run_in_container(
         self,
@@ -719,34 +761,42 @@ class ClusterProvider:
         io: AttachIO,
     ) -> None:
         """``exec`` in the remote container (WebSocket ``v5.channel.k8s.io``)."""
-        await self._stream_client().exec(namespace, pod_name, container_name, command, io)
+        await (await self._scheduled(namespace, pod_name)).exec(
+            namespace, pod_name, container_name, command, io
+        )
 
     async def attach_to_container(
         self, namespace: str, pod_name: str, container_name: str, io: AttachIO
     ) -> None:
         """``attach`` to the remote container."""
-        await self._stream_client().attach(namespace, pod_name, container_name, io)
+        await (await self._scheduled(namespace, pod_name)).attach(
+            namespace, pod_name, container_name, io
+        )
 
     async def port_forward(
         self, namespace: str, pod_name: str, port: int, stream: trio.abc.Stream
     ) -> None:
         """Forward one connection to ``port`` of the remote pod."""
-        await self._stream_client().port_forward(namespace, pod_name, port, stream)
+        await (await self._scheduled(namespace, pod_name)).port_forward(
+            namespace, pod_name, port, stream
+        )
 
     async def get_stats_summary(self) -> dict[str, Any]:
         """The offloaded pods' entries of the remote nodes' summaries."""
-        return await self._stream_client().stats_summary(self._node_name, self._pod_uids())
+        return await self._stream_client().stats_summary(self._node_name, self._offloaded())
 
     async def get_metrics_resource(self) -> list[MetricFamily]:
         """The offloaded pods' resource metrics, from the remote nodes' ``/metrics/resource``."""
-        return await self._stream_client().metrics_resource(self._pod_uids())
+        return await self._stream_client().metrics_resource(self._offloaded())
 
-    def _pod_uids(self) -> dict[tuple[str, str], tuple[str, str, str]]:
-        """remote (namespace, name) -> home (namespace, name, uid) for the pods we run."""
-        return {
-            (self._remote_namespace(key[0]), key[1]): (key[0], key[1], _uid(pod))
-            for key, pod in self._pods.items()
-        }
+    def _offloaded(self) -> list[tuple[dict[str, Any], tuple[str, str, str]]]:
+        """Remote pods of the pods we run, with their home ``(namespace, name, uid)``."""
+        result = []
+        for key, pod in list(self._pods.items()):
+            remote = self._cached_remote(key)
+            if remote is not None and key not in self._deleting:
+                result.append((remote, (key[0], key[1], _uid(pod))))
+        return result
 
 
 def pods_of(provider: ClusterProvider) -> list[dict[str, Any]]:

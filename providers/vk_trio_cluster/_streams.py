@@ -20,6 +20,7 @@ import json
 import logging
 import ssl
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final, final
 from urllib.parse import urlencode, urlsplit
 
@@ -28,7 +29,13 @@ import orjson
 import trio
 import trio_websocket
 
-from vk_trio.kube import STREAM_EXTENSION, H11Transport, KubeConfig, error_from_status
+from vk_trio.kube import (
+    STREAM_EXTENSION,
+    ApiError,
+    H11Transport,
+    KubeConfig,
+    error_from_status,
+)
 from vk_trio.provider import (
     AttachIO,
     ContainerExitError,
@@ -49,6 +56,8 @@ EXEC_PROTOCOL: Final = "v5.channel.k8s.io"
 PORT_FORWARD_PROTOCOL: Final = "v4.channel.k8s.io"
 
 RemoteName = Callable[[str, str], tuple[str, str]]
+OffloadedPod = tuple[Mapping[str, Any], tuple[str, str, str]]
+"""A remote pod of this node and its home pod's ``(namespace, name, uid)``."""
 
 
 def _format_time(value: Any) -> str:
@@ -135,6 +144,12 @@ class RemoteStreams:
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._prefix = parts.path.rstrip("/")
         self._secure = parts.scheme == "https"
+        self._started = _format_time(datetime.now(UTC))
+
+    async def aclose(self) -> None:
+        """Close the connections of the log and stats requests."""
+        with trio.CancelScope(shield=True):
+            await self._transport.aclose()
 
     async def _headers(self) -> list[tuple[bytes, bytes]]:
         authorization = await self._config.credentials.authorization()
@@ -249,54 +264,63 @@ class RemoteStreams:
 
     # -- stats --------------------------------------------------------------------------------
 
-    async def _node_names(self, pods: Mapping[tuple[str, str], tuple[str, str, str]]) -> set[str]:
-        names = set()
-        for remote_ns, name in pods:
-            try:
-                response = await self._get(
-                    f"/api/v1/namespaces/{remote_ns}/pods/{name}", stream=False, what="pod"
-                )
-            except (NotFoundError, InvalidInputError):
-                continue
-            node = (orjson.loads(response.content).get("spec") or {}).get("nodeName")
-            if node:
-                names.add(str(node))
-        return names
+    async def stats_summary(self, node_name: str, pods: Sequence[OffloadedPod]) -> dict[str, Any]:
+        """Our pods' entries of the remote nodes' summaries, under their home names.
 
-    async def stats_summary(
-        self, node_name: str, pods: Mapping[tuple[str, str], tuple[str, str, str]]
-    ) -> dict[str, Any]:
-        entries = []
-        start = None
-        for node in sorted(await self._node_names(pods)):
-            response = await self._get(
-                f"/api/v1/nodes/{node}/proxy/stats/summary", stream=False, what="stats"
-            )
-            summary = orjson.loads(response.content)
-            start = start or (summary.get("node") or {}).get("startTime")
-            for entry in summary.get("pods") or ():
-                ref = entry.get("podRef") or {}
-                home = pods.get((str(ref.get("namespace")), str(ref.get("name"))))
-                if home is None:
-                    continue
-                entry["podRef"] = {"namespace": home[0], "name": home[1], "uid": home[2]}
-                entries.append(entry)
-        node_entry: dict[str, Any] = {"nodeName": node_name}
-        if start:
-            node_entry["startTime"] = start
+        A remote node whose summary cannot be had (the API server refuses to proxy to it, the
+        node is down) still lists our pods on it, without usage figures: the pods are there,
+        their consumption is unknown.
+        """
+        by_node: dict[str, list[OffloadedPod]] = {}
+        for offloaded_pod in pods:
+            node_of = str((offloaded_pod[0].get("spec") or {}).get("nodeName") or "")
+            by_node.setdefault(node_of, []).append(offloaded_pod)
+        entries: list[dict[str, Any]] = []
+        for node, offloaded in sorted(by_node.items()):
+            summary: dict[str, Any] = {}
+            if node:
+                try:
+                    response = await self._get(
+                        f"/api/v1/nodes/{node}/proxy/stats/summary", stream=False, what="stats"
+                    )
+                    summary = orjson.loads(response.content)
+                except (ApiError, NotFoundError, InvalidInputError, httpx.HTTPError) as exc:
+                    logger.debug("no stats summary from remote node %s: %s", node, exc)
+            reported = {
+                (
+                    str((e.get("podRef") or {}).get("namespace")),
+                    str((e.get("podRef") or {}).get("name")),
+                ): e
+                for e in summary.get("pods") or ()
+            }
+            for remote, home in offloaded:
+                meta = remote.get("metadata") or {}
+                found = reported.get((str(meta.get("namespace")), str(meta.get("name"))))
+                item = dict(found) if found is not None else _bare_entry(remote)
+                item["podRef"] = {"namespace": home[0], "name": home[1], "uid": home[2]}
+                entries.append(item)
+        node_entry: dict[str, Any] = {"nodeName": node_name, "startTime": self._started}
         return {"node": node_entry, "pods": entries}
 
-    async def metrics_resource(
-        self, pods: Mapping[tuple[str, str], tuple[str, str, str]]
-    ) -> list[MetricFamily]:
+    async def metrics_resource(self, pods: Sequence[OffloadedPod]) -> list[MetricFamily]:
+        """Our pods' samples of the remote nodes' resource metrics, under their home names."""
+        homes = {
+            (str(remote["metadata"].get("namespace")), str(remote["metadata"].get("name"))): home
+            for remote, home in pods
+        }
+        nodes = sorted({str((r.get("spec") or {}).get("nodeName") or "") for r, _ in pods} - {""})
         families: dict[str, tuple[str, list[MetricSample]]] = {}
-        for node in sorted(await self._node_names(pods)):
-            response = await self._get(
-                f"/api/v1/nodes/{node}/proxy/metrics/resource", stream=False, what="metrics"
-            )
+        for node in nodes:
+            try:
+                response = await self._get(
+                    f"/api/v1/nodes/{node}/proxy/metrics/resource", stream=False, what="metrics"
+                )
+            except (ApiError, NotFoundError, InvalidInputError, httpx.HTTPError) as exc:
+                logger.debug("no resource metrics from remote node %s: %s", node, exc)
+                continue
             for name, kind, sample in _parse_metrics(response.text):
                 labels = dict(sample.labels)
-                home = pods.get((labels.get("namespace", ""), labels.get("pod", "")))
+                home = homes.get((labels.get("namespace", ""), labels.get("pod", "")))
                 if home is None:
                     continue
                 relabelled = tuple(
@@ -312,6 +336,19 @@ class RemoteStreams:
             MetricFamily(name=name, type=kind, samples=tuple(samples))  # type: ignore[arg-type]
             for name, (kind, samples) in sorted(families.items())
         ]
+
+
+def _bare_entry(remote: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary entry for a pod whose usage is unknown: start times only."""
+    status = remote.get("status") or {}
+    start = status.get("startTime") or (remote.get("metadata") or {}).get("creationTimestamp")
+    containers = []
+    for container in status.get("containerStatuses") or ():
+        running = (container.get("state") or {}).get("running") or {}
+        containers.append(
+            {"name": container.get("name"), "startTime": running.get("startedAt") or start}
+        )
+    return {"podRef": {}, "startTime": start, "containers": containers}
 
 
 def _parse_metrics(text: str) -> list[tuple[str, str, MetricSample]]:
