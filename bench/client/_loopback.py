@@ -30,8 +30,8 @@ from vk_trio.kube import HTTP11Transport, KubeClient, KubeConfig, PoolLimits
 PATH = "/api/v1/namespaces/bench/pods/bench-pod/status"
 BODY = {"status": {"phase": "Running", "message": "ok"}}
 HEADERS = {"Content-Type": "application/merge-patch+json", "Accept": "application/json"}
-# "httpx+H11Transport": the label stored results carry (the class is HTTP11Transport now)
-CLIENTS = ("httpx", "httpx+H11Transport", "vk_trio.KubeClient")
+# "httpx+HTTP11Transport": the label stored results carry (the class is HTTP11Transport now)
+CLIENTS = ("httpx", "httpx+HTTP11Transport", "vk_trio.KubeClient")
 
 
 @contextmanager

@@ -69,6 +69,7 @@ def create_provider(
         internal_ip=settings.pod_ip,
         daemon_port=settings.kubelet_port,
         cluster_domain=settings.cluster_domain,
+        kubeconfig=settings.kubeconfig,
         resources=resources,
     )
     try:

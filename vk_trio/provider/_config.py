@@ -90,7 +90,10 @@ class ProviderConfig:
 
     ``config_path`` is ``--provider-config`` (``None`` when not given); what the file means is the
     provider's business.  ``internal_ip`` is ``$VKUBELET_POD_IP`` (may be empty), the address the
-    API server reaches the kubelet API at; ``daemon_port`` is ``$KUBELET_PORT``.
+    API server reaches the kubelet API at; ``daemon_port`` is ``$KUBELET_PORT``.  ``kubeconfig``
+    is the node's own ``--kubeconfig`` (``None``: the default search), for a provider that needs
+    a client of the home cluster of its own (the cluster provider asks it for service-account
+    tokens); load it with ``vk_trio.kube.load_config`` inside ``run()``.
     """
 
     provider_name: str
@@ -100,4 +103,5 @@ class ProviderConfig:
     internal_ip: str = ""
     daemon_port: int = 10250
     cluster_domain: str = "cluster.local"
+    kubeconfig: str | None = None
     resources: ResourceLookup = attrs.field(factory=LateResourceLookup)
