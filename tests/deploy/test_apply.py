@@ -254,6 +254,8 @@ def _exercise(account: ServiceAccountClient, api: AdminClient, namespace: str, n
     body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}}
     assert account.call("POST", "/api/v1/nodes", body) == 201
     assert account.call("GET", f"/api/v1/nodes/{node}") == 200
+    own = f"fieldSelector=metadata.name%3D{node}"
+    assert account.call("GET", f"/api/v1/nodes?{own}&watch=1&timeoutSeconds=1") == 200
     status = {
         "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}
     }

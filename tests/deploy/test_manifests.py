@@ -75,7 +75,7 @@ def test_cluster_role_is_exactly_what_the_process_uses() -> None:
     assert verbs("ClusterRole", "vk-trio") == {
         "pods": {"get", "list", "watch", "delete"},
         "pods/status": {"patch"},
-        "nodes": {"get", "create"},
+        "nodes": {"get", "create", "watch"},
         "nodes/status": {"patch"},
         "events": {"create", "patch"},
         "configmaps": {"get", "list", "watch"},
