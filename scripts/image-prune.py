@@ -2,9 +2,8 @@
 stage with the virtualenv's own interpreter, while pip is still in it).
 
 * The ``kubernetes`` distribution carries a second, asyncio client (``kubernetes.aio``, about
-  40 MB of source) and pulls in aiohttp and its helpers for it.  vk-trio uses only
-  ``kubernetes.config`` (and the ``Configuration`` class it fills): the asyncio client and the
-  distributions nothing else requires go.
+  40 MB of source).  vk-trio uses only ``kubernetes.config`` (and the ``Configuration`` class
+  it fills): the asyncio client goes.
 * Tests shipped inside packages, and every byte-code cache pip wrote, go.
 * Byte code is then written once, for exactly the modules the process imports (and all of
   vk-trio), with unchecked hashes: the read-only root filesystem could not keep a cache that
@@ -20,33 +19,12 @@ import importlib
 import pkgutil
 import py_compile
 import shutil
-import subprocess
 import sys
 import sysconfig
-from importlib import metadata
 from pathlib import Path
-
-# pip is still installed when this runs (and nothing else brings the packaging library).
-from pip._vendor.packaging.requirements import Requirement
-from pip._vendor.packaging.utils import canonicalize_name
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 PREFIX = Path(sys.prefix)
-
-#: Distributions installed only for ``kubernetes.aio``.
-ASYNCIO_CLIENT_ONLY = frozenset(
-    canonicalize_name(name)
-    for name in (
-        "aiohttp",
-        "aiohttp-retry",
-        "aiohappyeyeballs",
-        "aiosignal",
-        "frozenlist",
-        "multidict",
-        "propcache",
-        "yarl",
-    )
-)
 
 #: What the process imports: every vk-trio module, the shipped provider, and the parts of the
 #: kubernetes package the kubeconfig loader uses.
@@ -64,29 +42,10 @@ def size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def required_elsewhere(name: str) -> bool:
-    """Whether an installed distribution other than kubernetes (and the asyncio set) needs it."""
-    for dist in metadata.distributions():
-        other = canonicalize_name(dist.metadata["Name"])
-        if other == "kubernetes" or other in ASYNCIO_CLIENT_ONLY:
-            continue
-        for text in dist.requires or ():
-            requirement = Requirement(text)
-            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-                continue
-            if canonicalize_name(requirement.name) == name:
-                return True
-    return False
-
-
 def drop_asyncio_client() -> None:
-    installed = {canonicalize_name(d.metadata["Name"]) for d in metadata.distributions()}
-    unneeded = sorted(n for n in ASYNCIO_CLIENT_ONLY & installed if not required_elsewhere(n))
-    if unneeded:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", *unneeded], check=True
-        )
-        print("removed distributions:", " ".join(unneeded))
+    """The files of ``kubernetes.aio``; aiohttp and its helpers stay installed (not compiled:
+    never imported), so that pip, resolving a derived image's provider against vk-trio's
+    requirements, finds the environment consistent and installs nothing twice."""
     aio = SITE / "kubernetes" / "aio"
     if aio.is_dir():
         print(f"removed kubernetes/aio ({size(aio) / 1e6:.1f} MB)")

@@ -42,11 +42,13 @@ def podman(
     return proc
 
 
-def run(image: str, *args: str, entrypoint: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    image: str, *args: str, entrypoint: str | None = None, options: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
     """A one-off command in the image, hardened as in the Deployment (read-only root, not
-    even a writable /tmp, no capabilities)."""
+    even a writable /tmp, no capabilities); ``options`` go to ``podman run``."""
     extra = ["--entrypoint", entrypoint] if entrypoint else []
-    return podman("run", "--rm", *HARDENED, *extra, image, *args, check=False, timeout=300)
+    return podman("run", "--rm", *HARDENED, *extra, *options, image, *args, check=False)
 
 
 #: What deploy/deployment.yaml asks of the runtime: read-only root filesystem (podman would
