@@ -3,6 +3,8 @@
 #                 the vk-trio-queue distribution check, pytest
 #   make bench  - every benchmark under bench/ (queue, client, e2e)
 #   make demo   - the main job on a local real control plane
+#   make image  - the container image vk-trio:<version> (scripts/image: installs podman/buildah
+#                 from Debian's packages if missing; a stand-in base when no registry is reachable)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +13,8 @@ STAMP := $(VENV)/.installed-stamp
 export GOTOOLCHAIN := local
 export GOFLAGS := -mod=readonly
 
-.PHONY: install test lint typecheck importlint queue-dist pytest bench bench-quick demo controlplane clean
+.PHONY: install test lint typecheck importlint queue-dist pytest bench bench-quick demo controlplane clean \
+	image
 
 # vk-trio depends on vk-trio-queue (vk_trio/queue, packaged from packaging/vk-trio-queue), so that
 # goes in first from this tree.  vk-trio itself is editable in "compat" mode: a .pth file puts the
@@ -61,6 +64,10 @@ bench-quick: install controlplane
 
 demo: install controlplane
 	scripts/demo
+
+# tests/image (part of `make pytest`) builds the same image itself before its tests start.
+image:
+	scripts/image build
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -14,7 +14,7 @@ import pytest
 from vk_trio import __version__
 from vk_trio.cli import main
 
-from .conftest import NODE, Files
+from .conftest import Files
 
 VK_TRIO = Path(sys.executable).parent / "vk-trio"
 

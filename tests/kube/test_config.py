@@ -142,6 +142,10 @@ async def test_inline_data_token_and_tls_server_name(
     assert server.seen[0].headers["authorization"] == "Bearer static-token"
 
 
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
 @pytest.fixture
 def no_temp_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A temporary directory that must stay empty (what a read-only root filesystem without
@@ -188,8 +192,8 @@ async def test_inline_client_certificate_data_is_presented_without_temp_files(
     peer = server.seen[0].peer_cert
     assert peer is not None
     assert any(("commonName", "system:node:inline") in rdn for rdn in peer["subject"])
-    assert list(no_temp_files.iterdir()) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config", "home", "tmp"]
+    assert listing(no_temp_files) == []
+    assert listing(tmp_path) == ["config", "home", "tmp"]
 
 
 async def test_inline_ca_data_in_der_and_bad_inline_data(
@@ -231,7 +235,7 @@ async def test_inline_ca_data_in_der_and_bad_inline_data(
             await load_config(str(broken))
         assert str(broken) in str(info.value)
         assert problem in str(info.value)
-    assert list(no_temp_files.iterdir()) == []
+    assert listing(no_temp_files) == []
 
 
 async def test_contexts_and_kubeconfig_env_merging(

@@ -435,7 +435,7 @@ def _yaml_problem(exc: BaseException, source: str) -> str:
         return " ".join(str(exc).split()) or type(exc).__name__
     where = f"line {mark.line + 1}, column {mark.column + 1}"
     name = str(getattr(mark, "name", "") or "")
-    if name and not name.startswith("<") and f"kubeconfig {name}" != source.split(" (")[0]:
+    if name and not name.startswith("<") and f"kubeconfig {name}" != source.partition(" (")[0]:
         where = f"{name} {where}"
     text = f"{where}: {problem}"
     context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
