@@ -17,7 +17,6 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
-    PIP_NO_COMPILE=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 # Dependencies first, in their own layer: rebuilding after a code change reuses it.
@@ -30,16 +29,16 @@ COPY vk_trio/queue ./vk_trio/queue
 RUN --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
     && python -m venv /opt/vk-trio \
-    && /opt/vk-trio/bin/pip install ./packaging/vk-trio-queue \
+    && /opt/vk-trio/bin/pip install --no-compile ./packaging/vk-trio-queue \
     && python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
        > /tmp/requirements.txt \
-    && /opt/vk-trio/bin/pip install -r /tmp/requirements.txt
+    && /opt/vk-trio/bin/pip install --no-compile -r /tmp/requirements.txt
 COPY vk_trio ./vk_trio
 COPY providers ./providers
 COPY scripts/image-prune.py /tmp/image-prune.py
 RUN --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
-    && /opt/vk-trio/bin/pip install --no-deps . \
+    && /opt/vk-trio/bin/pip install --no-compile --no-deps . \
     && /opt/vk-trio/bin/pip check \
     && /opt/vk-trio/bin/python /tmp/image-prune.py \
     && /opt/vk-trio/bin/pip uninstall --yes pip setuptools wheel \
