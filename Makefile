@@ -6,6 +6,8 @@
 #   make bench-e2e - the end-to-end comparison alone (own control plane, all contenders, one run)
 #   make fuzz   - the parsers' fuzz run alone (bench/fuzz: 1.2 M inputs, not in CI)
 #   make demo   - the main job on a local real control plane
+#   make image  - the container image vk-trio:<version> (scripts/image: installs podman/buildah
+#                 from Debian's packages if missing; a stand-in base when no registry is reachable)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +16,8 @@ STAMP := $(VENV)/.installed-stamp
 export GOTOOLCHAIN := local
 export GOFLAGS := -mod=readonly
 
-.PHONY: install test test-faults lint typecheck importlint queue-dist pytest bench bench-quick bench-e2e fuzz demo controlplane clean
+.PHONY: install test test-faults lint typecheck importlint queue-dist pytest bench bench-quick bench-e2e fuzz \
+	demo controlplane clean image
 
 # vk-trio depends on vk-trio-queue (vk_trio/queue, packaged from packaging/vk-trio-queue), so that
 # goes in first from this tree.  vk-trio itself is editable in "compat" mode: a .pth file puts the
@@ -80,6 +83,10 @@ fuzz: install
 
 demo: install controlplane
 	scripts/demo
+
+# tests/image (part of `make pytest`) builds the same image itself before its tests start.
+image:
+	scripts/image build
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

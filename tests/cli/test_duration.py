@@ -23,6 +23,11 @@ from vk_trio.cli import DurationError, parse_duration
         ("7ns", 7e-9),
         (".5s", 0.5),
         ("1.s", 1.0),
+        # whole nanoseconds, as Go counts them: below one is zero
+        ("0.5ns", 0.0),
+        ("0.0000000009s", 0.0),
+        ("1.9ns", 1e-9),
+        ("2562047h47m16.854775807s", 9223372036.854775807),
     ],
 )
 def test_valid(text: str, seconds: float) -> None:
@@ -40,6 +45,7 @@ def test_valid(text: str, seconds: float) -> None:
         ("1m30", 'missing unit in duration "1m30" (use e.g. 30s)'),
         ("1d", 'unknown unit "d" in duration "1d" (units: ns, us, ms, s, m, h)'),
         ("5 s", 'unknown unit " s" in duration "5 s" (units: ns, us, ms, s, m, h)'),
+        ("2562048h", 'duration "2562048h" is too long (at most about 292 years)'),
     ],
 )
 def test_invalid(text: str, message: str) -> None:

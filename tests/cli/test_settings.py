@@ -277,6 +277,16 @@ def test_zero_startup_timeout_means_wait_forever(files: Files) -> None:
         (["--full-resync-period", "-1m"], '--full-resync-period: duration "-1m" must be greater'),
         (["--startup-timeout", "soon"], '--startup-timeout: invalid duration "soon"'),
         (["--stream-idle-timeout", "0"], '--stream-idle-timeout: duration "0" must be greater'),
+        (["--stream-idle-timeout", "0s"], '--stream-idle-timeout: duration "0s" must be greater'),
+        (["--stream-idle-timeout", "-0"], '--stream-idle-timeout: duration "-0" must be greater'),
+        (
+            ["--stream-idle-timeout", "0.5ns"],
+            '--stream-idle-timeout: duration "0.5ns" must be greater than 0',
+        ),
+        (
+            ["--stream-creation-timeout", "0h0m0.0s"],
+            '--stream-creation-timeout: duration "0h0m0.0s" must be greater than 0',
+        ),
         (["--stream-creation-timeout", "1d"], '--stream-creation-timeout: unknown unit "d"'),
         (["--log-level", "loud"], '--log-level: could not parse log level "loud"'),
         (["--log-format", "xml"], '--log-format: "xml" is not a log format (use text or json)'),

@@ -146,22 +146,100 @@ async def test_inline_data_token_and_tls_server_name(
     assert server.seen[0].headers["authorization"] == "Bearer static-token"
 
 
-async def test_inline_client_certificate_data(
-    tmp_path: Path, ca: trustme.CA, client_ca: trustme.CA
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.fixture
+def no_temp_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A temporary directory that must stay empty (what a read-only root filesystem without
+    a writable /tmp would enforce): every temporary file would land here."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
+    return temp
+
+
+async def test_inline_client_certificate_data_is_presented_without_temp_files(
+    nursery: trio.Nursery,
+    tmp_path: Path,
+    ca: trustme.CA,
+    client_ca: trustme.CA,
+    no_temp_files: Path,
 ) -> None:
-    cert = client_ca.issue_cert("vk.example")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ca.configure_trust(server_ctx)
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    server = TestServer(ssl_context=server_ctx)
+    await nursery.start(server.serve)
+    cert = client_ca.issue_cert("vk.example", common_name="system:node:inline")
     path = simple(
         tmp_path / "config",
-        {"server": "https://127.0.0.1:1", "certificate-authority-data": b64(ca.cert_pem.bytes())},
+        {
+            "server": f"https://127.0.0.1:{server.port}",
+            "certificate-authority-data": b64(ca.cert_pem.bytes()),
+            # data wins over a file of the same thing, which then is not even looked at
+            "certificate-authority": str(tmp_path / "no-such-ca.crt"),
+        },
         {
             "client-certificate-data": b64(cert.cert_chain_pems[0].bytes()),
             "client-key-data": b64(cert.private_key_pem.bytes()),
         },
     )
     config = await load_config(str(path))
-    assert config.ssl_context is not None
     assert isinstance(config.credentials, LoaderCredentials)
-    assert config.credentials.client_certificate is not None
+    assert config.credentials.client_certificate is None  # no file names: nothing on disk
+    async with KubeClient(config) as client:
+        await client.get("/version")
+    peer = server.seen[0].peer_cert
+    assert peer is not None
+    assert any(("commonName", "system:node:inline") in rdn for rdn in peer["subject"])
+    assert listing(no_temp_files) == []
+    assert listing(tmp_path) == ["config", "home", "tmp"]
+
+
+async def test_inline_ca_data_in_der_and_bad_inline_data(
+    tmp_path: Path, ca: trustme.CA, no_temp_files: Path
+) -> None:
+    der = ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode())
+    path = simple(
+        tmp_path / "config",
+        {"server": "https://127.0.0.1:1", "certificate-authority-data": b64(der)},
+        {"token": "t"},
+    )
+    config = await load_config(str(path))
+    assert config.ssl_context is not None
+    assert config.ssl_context.get_ca_certs()[0]["serialNumber"]
+    for cluster, user, problem in [
+        (
+            {"certificate-authority-data": "not base64!"},
+            {"token": "t"},
+            "certificate-authority-data of cluster 'c' is not valid base64",
+        ),
+        (
+            {"certificate-authority-data": b64(b"-----BEGIN CERTIFICATE-----\nxx\n")},
+            {"token": "t"},
+            "cannot load the certificate authority certificate-authority-data",
+        ),
+        (
+            {},
+            {"client-certificate-data": b64(b"junk"), "client-key-data": b64(b"junk")},
+            "cannot load the client certificate/key (inline data)",
+        ),
+        (
+            {},
+            {"client-certificate-data": b64(b"junk")},
+            "a client certificate needs both a certificate and a key",
+        ),
+    ]:
+        broken = simple(tmp_path / "broken", {"server": "https://127.0.0.1:1", **cluster}, user)
+        with pytest.raises(ConfigError) as info:
+            await load_config(str(broken))
+        assert str(broken) in str(info.value)
+        assert problem in str(info.value)
+    assert listing(no_temp_files) == []
 
 
 async def test_contexts_and_kubeconfig_env_merging(
@@ -228,6 +306,41 @@ async def test_broken_files_name_file_and_problem(
     assert str(path) in message
     assert problem in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "apiVersion: v1\nclusters:\n- name: a\n  cluster:\n    server: https://x\n   bad: 1\n",
+            "not valid YAML: line 6, column 4: expected <block end>, but found"
+            " '<block mapping start>' (while parsing a block mapping started at line 3, column 3)",
+        ),
+        (
+            'apiVersion: v1\nusers:\n- name: u\n  user:\n    token: "abc\n',
+            "not valid YAML: line 6, column 1: found unexpected end of stream"
+            " (while scanning a quoted scalar started at line 5, column 12)",
+        ),
+        (
+            "apiVersion: v1\n\tkind: Config\n",
+            "not valid YAML: line 2, column 1: found character '\\t' that cannot start any token",
+        ),
+    ],
+)
+async def test_yaml_errors_give_line_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str
+) -> None:
+    path = tmp_path / "config"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        await load_config(str(path))
+    assert str(info.value).startswith(f"kubeconfig {path}: {expected}")
+    # Several files: the one at fault is named.
+    good = simple(tmp_path / "good", {"server": "https://x.test"}, {"token": "t"})
+    monkeypatch.setenv("KUBECONFIG", f"{good}:{path}")
+    with pytest.raises(ConfigError) as info:
+        await load_config()
+    assert f": not valid YAML: {path} line " in str(info.value)
 
 
 async def test_missing_things(

@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import final
 
@@ -88,7 +89,12 @@ def run_node(settings: Settings, provider: LoadedProvider) -> int:
     try:
         return trio.run(_run, settings, provider)
     except ConfigError as exc:
-        logger.error("kubeconfig: %s", exc)
+        # Like every other start-up misconfiguration: one line, "vk-trio: <where>: <what>",
+        # on stderr whatever the log format (the message names the file and, for YAML, the line).
+        text = " ".join(str(exc).split())
+        if not text.startswith(("kubeconfig", "in-cluster config")):
+            text = f"kubeconfig: {text}"
+        print(f"vk-trio: {text}", file=sys.stderr)
     except ApiError as exc:
         logger.error("cannot register node %r: %s", settings.node_name, exc)
     except trio.TooSlowError:

@@ -9,6 +9,14 @@ credentials so that they stay fresh (:mod:`._credentials`).  The ``kubernetes``
 package is imported only here and only when a config is loaded: it is large
 and slow to import, and its models never touch the hot path.
 
+Certificates given inline (``certificate-authority-data``, ``client-certificate-data``,
+``client-key-data``) never touch a file system: they are taken out of the parsed kubeconfig
+before the loader sees them (it would write each to a temporary file, the private key
+included, which also fails on a read-only root filesystem without a writable ``/tmp``); the
+CA goes to ``ssl`` as data and the client pair through anonymous memory files
+(``memfd_create``).  Only where memory files do not exist (not Linux) is the pair written to a
+private temporary directory, and removed as soon as ``ssl`` has read it.
+
 Search order of :func:`load_config` (as controller-runtime and kubectl-based
 tools do): an explicit path, then ``$KUBECONFIG`` (``:``-separated files,
 merged), then the in-cluster service account (``KUBERNETES_SERVICE_HOST``),
@@ -18,10 +26,16 @@ names the file (or "in-cluster config") and the problem.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import datetime
 import importlib
 import os
+import shutil
 import ssl
+import tempfile
+from collections.abc import Iterator
 from typing import Any, Final, final
 
 import attrs
@@ -199,6 +213,7 @@ async def _load_kubeconfig(paths: list[str], context: str | None, source: str) -
         merged = module.KubeConfigMerger(joined)
         if merged.config is None:
             raise _Problem("no configuration in the file (it is empty)")
+        holder["inline"] = _take_inline_data(merged.config)
         return module.KubeConfigLoader(
             config_dict=merged.config, active_context=context, config_base_path=None
         )
@@ -225,9 +240,10 @@ async def _load_kubeconfig(paths: list[str], context: str | None, source: str) -
         raise ConfigError(f"{source}: the exec credential plugin failed: {detail}")
     if user.get("proxy-url") or _cluster_section(loader).get("proxy-url"):
         raise ConfigError(f"{source}: proxy-url is not supported by this client")
-    ssl_context = _ssl_context(config, source)
-    namespace = "default"
     current = getattr(loader, "current_context", None)
+    inline = _inline_for(holder["inline"], current)
+    ssl_context = _ssl_context(config, source, inline)
+    namespace = "default"
     if isinstance(current, dict):
         ns = (current.get("context") or {}).get("namespace")
         if isinstance(ns, str) and ns:
@@ -254,6 +270,107 @@ async def _load_kubeconfig(paths: list[str], context: str | None, source: str) -
 
 class _Problem(Exception):
     """A problem found inside the loader thread, already phrased for the user."""
+
+
+#: kubeconfig keys whose value is base64 data, by section kind: (data key, its file key).
+_INLINE_KEYS: Final = {
+    "cluster": (("certificate-authority-data", "certificate-authority"),),
+    "user": (
+        ("client-certificate-data", "client-certificate"),
+        ("client-key-data", "client-key"),
+    ),
+}
+
+
+@final
+@attrs.frozen
+class _Inline:
+    """Decoded inline certificate data of the active cluster and user (PEM or DER bytes)."""
+
+    ca: bytes | None = None
+    cert: bytes | None = None
+    key: bytes | None = None
+
+
+def _take_inline_data(merged: Any) -> dict[tuple[str, str], dict[str, bytes]]:
+    """Remove the ``*-data`` keys from every cluster and user of the merged kubeconfig (and
+    the file key next to one: data wins, as kubectl has it) and return them decoded, by
+    (kind, name).  The loader then has nothing to write to a temporary file."""
+    taken: dict[tuple[str, str], dict[str, bytes]] = {}
+    root = getattr(merged, "value", merged)
+    if not isinstance(root, dict):
+        return taken
+    for kind, keys in _INLINE_KEYS.items():
+        for item in root.get(f"{kind}s") or []:
+            entry = getattr(item, "value", item)
+            section = entry.get(kind) if isinstance(entry, dict) else None
+            if not isinstance(section, dict):
+                continue
+            name = str(entry.get("name", ""))
+            for data_key, file_key in keys:
+                if data_key not in section:
+                    continue
+                text = section.pop(data_key)
+                section.pop(file_key, None)
+                if not text:
+                    continue  # empty data counts as absent, as in kubectl
+                try:
+                    decoded = base64.b64decode(str(text), validate=True)
+                except (binascii.Error, ValueError):
+                    raise _Problem(f"{data_key} of {kind} {name!r} is not valid base64") from None
+                taken.setdefault((kind, name), {})[data_key] = decoded
+    return taken
+
+
+def _inline_for(taken: dict[tuple[str, str], dict[str, bytes]], current: Any) -> _Inline:
+    context = (current.get("context") or {}) if isinstance(current, dict) else {}
+    cluster = taken.get(("cluster", str(context.get("cluster", ""))), {})
+    user = taken.get(("user", str(context.get("user", ""))), {})
+    return _Inline(
+        ca=cluster.get("certificate-authority-data"),
+        cert=user.get("client-certificate-data"),
+        key=user.get("client-key-data"),
+    )
+
+
+@contextlib.contextmanager
+def _memory_files(*contents: bytes) -> Iterator[list[str]]:
+    """Paths that read as ``contents`` for as long as the block runs, without a file on disk:
+    anonymous memory files seen through ``/proc/self/fd``; a private temporary directory
+    (mode 0700, removed afterwards) where there are none."""
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is not None and os.path.isdir("/proc/self/fd"):
+        fds: list[int] = []
+        try:
+            for data in contents:
+                fd = memfd_create("vk-trio-kubeconfig", os.MFD_CLOEXEC)
+                fds.append(fd)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            yield [f"/proc/self/fd/{fd}" for fd in fds]
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return
+    directory = tempfile.mkdtemp(prefix="vk-trio-")
+    try:
+        paths = []
+        for index, data in enumerate(contents):
+            path = os.path.join(directory, str(index))
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                f.write(data)
+            paths.append(path)
+        yield paths
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _ca_data(data: bytes) -> str | bytes:
+    """``cadata`` for ``ssl``: PEM as text, anything else as DER bytes."""
+    if b"-----BEGIN" in data:
+        return data.decode("ascii", errors="replace")
+    return data
 
 
 def _user_section(loader: Any) -> dict[str, Any]:
@@ -292,7 +409,7 @@ def _call_loader(load: Any, source: str) -> tuple[Any, datetime.datetime | None]
     except _Problem as exc:
         raise ConfigError(f"{source}: {exc}") from None
     except Exception as exc:
-        raise ConfigError(f"{source}: {_describe(exc)}") from exc
+        raise ConfigError(f"{source}: {_describe(exc, source)}") from exc
     return result
 
 
@@ -303,7 +420,7 @@ async def _run_loader(load: Any, source: str) -> tuple[Any, datetime.datetime | 
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, source: str = "") -> str:
     name = type(exc).__name__
     if name == "ConfigException":
         return str(exc).strip() or "invalid configuration"
@@ -314,14 +431,37 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc)
     if "yaml" in type(exc).__module__:
-        return f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else name}"
+        return f"not valid YAML: {_yaml_problem(exc, source)}"
     if isinstance(exc, KeyError | TypeError | AttributeError | ValueError | IndexError):
         return f"malformed configuration ({name}: {exc})"
     return f"{name}: {exc}"
 
 
-def _ssl_context(config: Any, source: str) -> ssl.SSLContext | None:
+def _yaml_problem(exc: BaseException, source: str) -> str:
+    """PyYAML's multi-line report as one line: the line and column (1-based, as editors count)
+    of the problem, what it is, and where the construct it broke started; the file is named
+    when ``source`` (several merged files) does not say which."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    name = str(getattr(mark, "name", "") or "")
+    if name and not name.startswith("<") and f"kubeconfig {name}" != source.partition(" (")[0]:
+        where = f"{name} {where}"
+    text = f"{where}: {problem}"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        started = ""
+        if context_mark is not None and context_mark.line != mark.line:
+            started = f" started at line {context_mark.line + 1}, column {context_mark.column + 1}"
+        text += f" ({context}{started})"
+    return text
+
+
+def _ssl_context(config: Any, source: str, inline: _Inline | None = None) -> ssl.SSLContext | None:
     """The TLS settings of a loaded config, as kubectl applies them."""
+    inline = inline or _Inline()
     host = str(getattr(config, "host", "") or "")
     if not host:
         raise ConfigError(f"{source}: the cluster has no server URL")
@@ -331,16 +471,21 @@ def _ssl_context(config: Any, source: str) -> ssl.SSLContext | None:
         return None
     ca_file = getattr(config, "ssl_ca_cert", None)
     verify = bool(getattr(config, "verify_ssl", True))
-    if ca_file and not verify:
+    if (ca_file or inline.ca) and not verify:
         raise ConfigError(
             f"{source}: a certificate authority together with insecure-skip-tls-verify"
             " is not allowed (kubectl refuses it too)"
         )
     try:
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file or None)
-    except (ssl.SSLError, OSError) as exc:
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH,
+            cafile=None if inline.ca else ca_file or None,
+            cadata=_ca_data(inline.ca) if inline.ca else None,
+        )
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        what = "certificate-authority-data" if inline.ca else ca_file
         raise ConfigError(
-            f"{source}: cannot load the certificate authority {ca_file}: {exc}"
+            f"{source}: cannot load the certificate authority {what}: {exc}"
         ) from None
     context.set_alpn_protocols(["http/1.1"])
     if not verify:
@@ -348,6 +493,18 @@ def _ssl_context(config: Any, source: str) -> ssl.SSLContext | None:
         context.verify_mode = ssl.CERT_NONE
     cert_file = getattr(config, "cert_file", None)
     key_file = getattr(config, "key_file", None)
+    if inline.cert or inline.key:
+        cert, key = inline.cert or _file_bytes(cert_file), inline.key or _file_bytes(key_file)
+        if not (cert and key):
+            raise ConfigError(f"{source}: a client certificate needs both a certificate and a key")
+        try:
+            with _memory_files(cert, key) as (cert_path, key_path):
+                context.load_cert_chain(cert_path, key_path)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"{source}: cannot load the client certificate/key (inline data): {exc}"
+            ) from None
+        return context
     if cert_file or key_file:
         if not (cert_file and key_file):
             raise ConfigError(f"{source}: a client certificate needs both a certificate and a key")
@@ -356,3 +513,14 @@ def _ssl_context(config: Any, source: str) -> ssl.SSLContext | None:
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(f"{source}: cannot load the client certificate/key: {exc}") from None
     return context
+
+
+def _file_bytes(path: str | None) -> bytes | None:
+    """A client certificate or key given as a file next to inline data of the other half."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
