@@ -50,7 +50,7 @@ def test_version_providers_and_entry_point(image: str) -> None:
     version = run(image, "version")
     assert (version.returncode, version.stdout) == (0, f"vk-trio {__version__}\n")
     providers = run(image, "providers")
-    assert (providers.returncode, providers.stdout) == (0, "mock\n")
+    assert (providers.returncode, providers.stdout) == (0, "cluster\nmock\nprocess\n")
     config = json.loads(podman("image", "inspect", image).stdout)[0]["Config"]
     assert config["Entrypoint"] == ["/usr/bin/tini", "--", "vk-trio"]
     assert config["User"] == "10001:10001"

@@ -32,7 +32,7 @@ def timer_provider_wheel(directory: Path) -> Path:
     source = directory / "timer-provider"
     source.mkdir()
     (source / "timer_provider.py").write_text(
-        fenced((DOCS / "provider.md").read_text(), "## A complete example", "python")
+        fenced((DOCS / "provider.md").read_text(), "## A provider in one file", "python")
     )
     (source / "pyproject.toml").write_text(
         textwrap.dedent(
@@ -102,7 +102,7 @@ def test_derived_image_runs_the_provider_and_still_has_no_pip(
     image: str, derived: str, tmp_path: Path
 ) -> None:
     providers = run(derived, "providers")
-    assert (providers.returncode, providers.stdout) == (0, "mock\ntimer\n")
+    assert (providers.returncode, providers.stdout) == (0, "cluster\nmock\nprocess\ntimer\n")
     assert run(derived, "providers", "timer").returncode == 0
     # The provider's factory runs in the image: it refuses a configuration that is not JSON.
     serving = trustme.CA().issue_cert("vk-timer")
