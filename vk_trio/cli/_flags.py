@@ -126,7 +126,12 @@ def build_parser() -> _Parser:
         metavar="NAME",
         help="service.name of the spans (default: OTEL_SERVICE_NAME, else virtual-kubelet)",
     )
-    add("--trace-tag", action="append", metavar="KEY=VALUE", help="a resource attribute of the spans")
+    add(
+        "--trace-tag",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a resource attribute of the spans",
+    )
 
     commands = parser.add_subparsers(dest="command", metavar="{version,providers}")
     commands.add_parser("version", help="print the version")

@@ -14,8 +14,8 @@ from ._flags import parse_command_line
 from ._logging import configure_logging
 from ._provider import create_provider
 from ._run import run_node
-from ._tracing import start_tracing
 from ._settings import settings_from
+from ._tracing import start_tracing
 
 __all__ = ["main"]
 

@@ -22,7 +22,6 @@ import attrs
 
 from vk_trio import __version__
 from vk_trio.kube import DEFAULT_BURST, DEFAULT_QPS
-from vk_trio.tracing import parse_sample_rate
 from vk_trio.node import (
     DEFAULT_TAINT_KEY,
     KUBELET_VERSION_PREFIX,
@@ -30,6 +29,7 @@ from vk_trio.node import (
     Taint,
     TaintError,
 )
+from vk_trio.tracing import parse_sample_rate
 
 from ._duration import DurationError, parse_duration
 from ._errors import SettingsError

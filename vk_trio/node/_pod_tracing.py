@@ -65,10 +65,8 @@ class PodTracer:
         return traced_add
 
     def _current_or_last(self, key: Any) -> Any:
-        from opentelemetry import context, trace
-
-        if trace.get_current_span().get_span_context().is_valid:
-            return context.get_current()
+        if tracing.in_span():
+            return tracing.current_context()
         pod_key = key[0] if isinstance(key, tuple) else key
         return self._last_sync.get(pod_key)  # a report from the provider's own task
 
@@ -90,9 +88,7 @@ class PodTracer:
             parent = entry.context if entry is not None else None
             links = entry.folded if entry is not None else ()
             with tracing.span(name, attributes, parent=parent, links=links):
-                from opentelemetry import context
-
-                current = context.get_current()
+                current = tracing.current_context()
                 if name == "pod.sync":
                     self._last_sync[key] = current
                 try:

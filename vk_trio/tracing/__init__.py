@@ -17,7 +17,9 @@ from ._api import POD_UID as POD_UID
 from ._api import Handoff as Handoff
 from ._api import HandoffEntry as HandoffEntry
 from ._api import LazyEvent as LazyEvent
+from ._api import current_context as current_context
 from ._api import enabled as enabled
+from ._api import in_span as in_span
 from ._api import install as install
 from ._api import pod_attributes as pod_attributes
 from ._api import queue_wait as queue_wait
@@ -38,7 +40,9 @@ __all__ = [
     "LazyEvent",
     "TracingUnavailableError",
     "configure_otlp",
+    "current_context",
     "enabled",
+    "in_span",
     "install",
     "parse_sample_rate",
     "pod_attributes",

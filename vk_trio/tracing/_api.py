@@ -25,7 +25,9 @@ __all__ = [
     "Handoff",
     "HandoffEntry",
     "LazyEvent",
+    "current_context",
     "enabled",
+    "in_span",
     "install",
     "pod_attributes",
     "queue_wait",
@@ -46,6 +48,9 @@ re-entrant and reusable, so no object is made per call)."""
 
 _tracer: Tracer | None = None
 _provider: TracerProvider | None = None
+_otel: Any = None
+"""``opentelemetry.trace`` and ``opentelemetry.context``, bound by :func:`install` (imported
+only then: tracing off never loads OpenTelemetry)."""
 
 K = TypeVar("K")
 
@@ -59,7 +64,10 @@ def install(provider: TracerProvider) -> None:
     """Trace through ``provider`` (an OpenTelemetry ``TracerProvider``) from now on.
 
     Components built before this call keep their untraced paths: install first, then build."""
-    global _tracer, _provider
+    global _tracer, _provider, _otel  # noqa: PLW0603 - the one switch, see the module docstring
+    from opentelemetry import context, trace  # noqa: PLC0415 - only once tracing is on
+
+    _otel = _Otel(trace, context)
     _provider = provider
     _tracer = provider.get_tracer(INSTRUMENTATION_NAME)
 
@@ -90,8 +98,7 @@ def span(
     tracer = _tracer
     if tracer is None:
         return _NOOP
-    from opentelemetry import trace
-
+    trace = _otel.trace
     span_links = [trace.Link(trace.get_current_span(c).get_span_context()) for c in links]
     return tracer.start_as_current_span(
         name,
@@ -122,17 +129,25 @@ class LazyEvent:
         if tracer is None:
             return None
         if self._context is None:
-            from opentelemetry import trace
-
             self._span = tracer.start_span(
                 self._name, attributes=dict(self._attributes), start_time=self._start
             )
-            self._context = trace.set_span_in_context(self._span)
+            self._context = _otel.trace.set_span_in_context(self._span)
         return self._context
 
     def end(self) -> None:
         if self._span is not None:
             self._span.end()
+
+
+def current_context() -> Context | None:
+    """The current OpenTelemetry context (``None`` while tracing is off)."""
+    return None if _tracer is None else _otel.context.get_current()
+
+
+def in_span() -> bool:
+    """Whether a valid span is current (not only the empty root context)."""
+    return _tracer is not None and bool(_otel.trace.get_current_span().get_span_context().is_valid)
 
 
 def pod_attributes(pod: Mapping[str, Any] | None, key: str = "") -> dict[str, str]:
@@ -197,9 +212,7 @@ class Handoff(Generic[K]):
         if _tracer is None:
             return
         if context is None:
-            from opentelemetry import context as otel_context
-
-            context = otel_context.get_current()
+            context = _otel.context.get_current()
         entry = self._entries.get(key)
         if entry is None:
             self._entries[key] = HandoffEntry(context, time.time_ns())
@@ -221,14 +234,21 @@ _MAX_LINKS: Final = 16
 carry a thousand links."""
 
 
+@final
+class _Otel:
+    __slots__ = ("context", "trace")
+
+    def __init__(self, trace: Any, context: Any) -> None:
+        self.trace = trace
+        self.context = context
+
+
 class _Kinds(dict[str, Any]):
     """``"server"`` → ``SpanKind.SERVER``, resolved on first use (OpenTelemetry is not imported
     until tracing is on)."""
 
     def __missing__(self, name: str) -> Any:
-        from opentelemetry.trace import SpanKind
-
-        kind = self[name] = SpanKind[name.upper()]
+        kind = self[name] = _otel.trace.SpanKind[name.upper()]
         return kind
 
 

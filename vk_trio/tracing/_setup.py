@@ -11,6 +11,7 @@ in batches from the SDK's own thread, so exporting never blocks the trio loop.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Final
 
@@ -68,19 +69,18 @@ def configure_otlp(
     ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``; without any, ``virtual-kubelet``.
     ``attributes`` (``--trace-tag``, node name, provider) are added to the resource.
     """
+    # the SDK is imported here only, when asked for (an optional dependency)
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource  # noqa: PLC0415
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased  # noqa: PLC0415
     except ImportError as exc:
         raise TracingUnavailableError(
             f"the OTLP trace exporter needs the OpenTelemetry SDK ({exc.name} is missing): "
             "install vk-trio[otlp]"
         ) from None
-    import os
-
     resource = Resource.create(dict(attributes or {}))
     if service_name:
         resource = resource.merge(Resource({SERVICE_NAME: service_name}))
