@@ -11,6 +11,8 @@ This module only wires; each concept has a module of its own:
 * ``_pod_deleter``: the **delete** queue (``(ns/name, uid)``, N workers) with the final API
   delete, the provider's deletes, and the dangling-pod cleanup at start-up;
 * ``_provider_calls``: the provider as the workers call it (timed, one meaning of not-found).
+* ``_pod_tracing``: the traced variants of the handlers, queue adds and workers, chosen here once
+  when tracing is on (the trace context of each queued key travels in the registry).
 
 Informer handlers and the provider's notification callback are plain functions that only update
 in-memory state and enqueue keys. A pod's first enqueue is never rate-limited; backoff applies to
