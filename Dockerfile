@@ -5,7 +5,7 @@
 #
 # Stages:
 #   build    - a virtualenv at /opt/vk-trio with vk-trio-queue, vk-trio and their runtime
-#              dependencies (no dev extras), pruned of what vk-trio never loads
+#              dependencies, the otlp extra included (--trace-exporter otlp; no dev extras), pruned of what vk-trio never loads
 #              (scripts/image-prune.py), then pip, setuptools and wheel taken out of it.
 #   runtime  - (the default target) the base, Debian's tini as PID 1, that virtualenv, a
 #              non-root user; no compiler, no pip, no tests, no byte-code caches.
@@ -30,7 +30,7 @@ RUN --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
     && python -m venv /opt/vk-trio \
     && /opt/vk-trio/bin/pip install --no-compile ./packaging/vk-trio-queue \
-    && python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    && python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["otlp"]))' \
        > /tmp/requirements.txt \
     && /opt/vk-trio/bin/pip install --no-compile -r /tmp/requirements.txt
 COPY vk_trio ./vk_trio

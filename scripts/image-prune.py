@@ -26,8 +26,8 @@ from pathlib import Path
 SITE = Path(sysconfig.get_paths()["purelib"])
 PREFIX = Path(sys.prefix)
 
-#: What the process imports: every vk-trio module, the shipped provider, and the parts of the
-#: kubernetes package the kubeconfig loader uses.
+#: What the process imports: every vk-trio module, the shipped provider, the parts of the
+#: kubernetes package the kubeconfig loader uses, and the tracing SDK when tracing is on.
 RUNTIME_IMPORTS = (
     "vk_trio_mock",
     "kubernetes.config",
@@ -35,6 +35,12 @@ RUNTIME_IMPORTS = (
     "kubernetes.config.incluster_config",
     "kubernetes.config.exec_provider",
     "kubernetes.client",
+    # --trace-exporter otlp (the otlp extra): what vk_trio.tracing imports when it is on
+    "opentelemetry.sdk.trace",
+    "opentelemetry.sdk.trace.export",
+    "opentelemetry.sdk.trace.sampling",
+    "opentelemetry.sdk.resources",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
 )
 
 

@@ -14,6 +14,10 @@ kwok       kwok v0.8.0 managing one node, with this benchmark's stage files (``s
 ceiling    ``e2ebench ceiling``: the least API work per pod, as fast as the API allows
 =========  ===============================================================================
 
+``vk-trio-traced`` is vk-trio at its defaults with ``--trace-exporter otlp --trace-sample-rate
+always``, exporting every span to a local OTLP/HTTP sink in the benchmark process: against
+``vk-trio`` (tracing off, the default) it measures what tracing costs with sampling on.
+
 ``vk-trio-baseline`` is vk-trio at its defaults run from *another* installation: the ``vk-trio``
 executable named by ``$VK_TRIO_BASELINE`` (for example the venv of a second worktree checked out at
 the commit before a change). It lets one run, on one control plane and interleaved by repetition,
@@ -35,6 +39,7 @@ from typing import IO, Final, final
 import attrs
 
 from . import _tools
+from ._otlp_sink import TRACED_ENV, sink_url
 
 STAGES_DIR: Final = Path(__file__).resolve().parent / "stages"
 
@@ -54,6 +59,11 @@ VK_TRIO_TUNED_FLAGS: Final = (
     "--status-workers",
     "32",
 )
+
+
+#: Flags for the ``vk-trio-traced`` variant: the defaults plus tracing with every trace sampled,
+#: exported over OTLP/HTTP to a local sink (``_otlp_sink``): the overhead of tracing on.
+VK_TRIO_TRACED_FLAGS: Final = ("--trace-exporter", "otlp", "--trace-sample-rate", "always")
 
 
 def _flag_value(flags: tuple[str, ...], name: str) -> str:
@@ -105,6 +115,12 @@ CONTENDERS: Final = {
         Contender("vk-trio", "vk-trio (mock, defaults)", "vk-trio"),
         Contender("vk-trio-tuned", "vk-trio (mock, tuned)", "vk-trio", VK_TRIO_TUNED_FLAGS),
         Contender("vk-trio-baseline", "vk-trio baseline (mock, defaults)", "vk-trio-baseline"),
+        Contender(
+            "vk-trio-traced",
+            "vk-trio (mock, defaults, every trace exported over OTLP)",
+            "vk-trio",
+            VK_TRIO_TRACED_FLAGS,
+        ),
         Contender("go-vk", "Go virtual-kubelet v1.14.1 (mock)", "go-vk"),
         Contender(
             "go-vk-tuned",
@@ -342,6 +358,8 @@ def start(contender: Contender, cluster: Cluster, node: str, workdir: Path) -> R
     else:
         raise ContenderError(f"unknown contender kind {contender.kind!r}")
     argv += list(contender.extra_args)
+    if "--trace-exporter" in contender.extra_args:
+        env = {**env, **TRACED_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url()}
     log_path = workdir / "contender.log"
     log = log_path.open("wb")
     try:

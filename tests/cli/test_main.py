@@ -81,7 +81,8 @@ def test_help_lists_flags_and_variables(capsys: pytest.CaptureFixture[str]) -> N
     for flag in ("--provider", "--pod-sync-workers", "--metrics-addr", "--log-format"):
         assert flag in out
     assert "VKUBELET_TAINT_EFFECT" in out
-    assert "--trace-exporter" not in out  # declared only to refuse it clearly
+    for flag in ("--trace-exporter", "--trace-sample-rate", "--trace-service-name"):
+        assert flag in out
 
 
 def test_misconfiguration_exits_1_with_one_line(

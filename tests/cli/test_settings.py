@@ -312,8 +312,14 @@ def test_zero_startup_timeout_means_wait_forever(files: Files) -> None:
         (["--event-qps", "inf"], "--event-qps: the request rate must be greater than 0"),
         (["--event-qps", "lots"], '--event-qps: "lots" is not a number'),
         (["--event-burst", "x"], "--event-burst: "),
-        (["--trace-exporter", "jaeger"], "--trace-exporter: tracing is not supported by vk-trio"),
-        (["--trace-sample-rate", "50"], "--trace-sample-rate: tracing is not supported"),
+        (["--trace-exporter", "jaeger"], '--trace-exporter: tracing exporter "jaeger" not found'),
+        (["--trace-sample-rate", "0.5"], '--trace-sample-rate: "0.5" is not a sample rate'),
+        (["--trace-sample-rate", "101"], "--trace-sample-rate: the sample rate is a percentage"),
+        (["--trace-sample-rate", "-1"], "--trace-sample-rate: the sample rate is a percentage"),
+        (["--trace-service-name", " "], "--trace-service-name: the name must not be empty"),
+        (["--trace-tag", "team"], '--trace-tag: "team" is not KEY=VALUE'),
+        (["--trace-tag", "=x"], '--trace-tag: "=x" is not KEY=VALUE'),
+        (["--trace-tag", "nodeName=x"], '--trace-tag: "nodeName" is set by vk-trio itself'),
     ],
 )
 def test_flag_misconfigurations(files: Files, argv: list[str], message: str) -> None:
@@ -453,3 +459,21 @@ def test_load_balancer_exclusion_flag(files: Files, argv: tuple[str, ...], expec
 def test_load_balancer_exclusion_flag_takes_a_boolean(files: Files) -> None:
     message = error(files, "--load-balancer-exclusion=maybe")
     assert message == '--load-balancer-exclusion: invalid boolean "maybe" (use true or false)'
+
+
+@pytest.mark.parametrize(
+    ("argv", "exporter", "rate"),
+    [
+        ([], "none", None),
+        (["--trace-exporter", "none"], "none", None),
+        (["--trace-exporter", "otlp", "--trace-sample-rate", "always"], "otlp", 1.0),
+        (["--trace-exporter", "none,otlp", "--trace-sample-rate", "never"], "otlp", 0.0),
+        (["--trace-exporter", "otlp", "--trace-sample-rate", "25"], "otlp", 0.25),
+        (["--trace-exporter", "otlp", "--trace-sample-rate", "100"], "otlp", 1.0),
+    ],
+)
+def test_tracing_flags(files: Files, argv: list[str], exporter: str, rate: float | None) -> None:
+    settings = load(files, *argv, "--trace-tag", "team=nodes", "--trace-tag", "tier=")
+    assert settings.trace_exporter == exporter
+    assert settings.trace_sample_rate == rate
+    assert settings.trace_tags == {"team": "nodes", "tier": ""}

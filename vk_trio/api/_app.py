@@ -22,6 +22,7 @@ import attrs
 import orjson
 import trio
 
+from vk_trio import tracing
 from vk_trio.provider import (
     ContainerLogsProvider,
     MetricsResourceProvider,
@@ -193,6 +194,17 @@ class KubeletApp:
         if scope["type"] not in ("http", "websocket"):
             raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
         responder = _Responder(scope["type"], send)
+        if not tracing.enabled():
+            await self._serve(scope, receive, responder)
+            return
+        with tracing.span("kubelet_api.request", _request_attributes(scope), kind="server") as span:
+            try:
+                await self._serve(scope, receive, responder)
+            finally:
+                if responder.status is not None:
+                    span.set_attribute("http.response.status_code", responder.status)
+
+    async def _serve(self, scope: Scope, receive: Receive, responder: _Responder) -> None:
         kind: RouteKind | None = None
         try:
             head = RequestHead.from_scope(scope)
@@ -416,6 +428,19 @@ class KubeletApp:
         """Everything before a SPDY 101: authentication and authorization, routing, provider
         capability, options, protocol negotiation, upgrade headers.  Raises
         :class:`~vk_trio.api._http.HttpError` with the answer to send instead."""
+        if not tracing.enabled():
+            return await self._prepare_spdy(head)
+        attributes = {"http.request.method": head.method, "url.path": head.path}
+        with tracing.span("kubelet_api.request", attributes, kind="server") as span:
+            try:
+                plan = await self._prepare_spdy(head)
+            except HttpError as error:
+                span.set_attribute("http.response.status_code", error.status)
+                raise
+            span.set_attribute("http.response.status_code", 101)
+            return plan
+
+    async def _prepare_spdy(self, head: RequestHead) -> SpdyPlan:
         kind: RouteKind | None = None
         try:
             head = attrs.evolve(head, path=decode_path(head.raw_path))
@@ -435,6 +460,14 @@ class KubeletApp:
 
     async def serve_spdy(self, plan: SpdyPlan, connection: SpdyConnection) -> None:
         """Serve an upgraded SPDY connection until the session is over."""
+        if not tracing.enabled():
+            await self._serve_spdy(plan, connection)
+            return
+        attributes = {"kubelet_api.route": plan.match.kind.value, **plan.match.params}
+        with tracing.span("kubelet_api.stream", attributes, kind="server"):
+            await self._serve_spdy(plan, connection)
+
+    async def _serve_spdy(self, plan: SpdyPlan, connection: SpdyConnection) -> None:
         self._streams_active += 1
         try:
             if plan.remote is None:
@@ -459,3 +492,12 @@ class KubeletApp:
                 logger.info("%s: client left before opening its streams", plan.match.kind.value)
         finally:
             self._streams_active -= 1
+
+
+def _request_attributes(scope: Scope) -> dict[str, Any]:
+    """A kubelet API request's span attributes (HTTP semantic conventions)."""
+    return {
+        "http.request.method": scope.get("method", "GET"),
+        "url.path": scope.get("path", ""),
+        "network.protocol.name": scope["type"],
+    }

@@ -45,6 +45,7 @@ import attrs
 import orjson
 import trio
 
+from vk_trio import tracing
 from vk_trio.kube import (
     ApiConnectionError,
     ApiError,
@@ -398,6 +399,10 @@ class KubeletAuth:
             raise
 
     async def _review_token(self, token: str) -> User | None:
+        with tracing.span("kubelet_api.token_review", kind="client"):
+            return await self._review_token_once(token)
+
+    async def _review_token_once(self, token: str) -> User | None:
         self._token_reviews += 1
         review = await self._create(
             TOKEN_REVIEW_PATH,
@@ -423,6 +428,14 @@ class KubeletAuth:
         return _with_authenticated_group(user)
 
     async def _review_access(self, user: User, verb: str, subresource: str) -> bool:
+        attributes = {"user.name": user.name, "verb": verb, "subresource": subresource}
+        with tracing.span("kubelet_api.subject_access_review", attributes, kind="client") as span:
+            allowed = await self._review_access_once(user, verb, subresource)
+            if span is not None:
+                span.set_attribute("allowed", allowed)
+            return allowed
+
+    async def _review_access_once(self, user: User, verb: str, subresource: str) -> bool:
         self._access_reviews += 1
         spec: dict[str, Any] = {
             "user": user.name,

@@ -108,9 +108,30 @@ def build_parser() -> _Parser:
     # Accepted for compatibility with the Go command, which ignores them too.
     add("--namespace", help=hidden)
     add("--enable-node-lease", nargs="?", const="true", help=hidden)
-    # Tracing is not supported: these are declared so that using them gets a clear message.
-    for name in ("--trace-exporter", "--trace-service-name", "--trace-tag", "--trace-sample-rate"):
-        add(name, action="append", help=hidden)
+    # OpenTelemetry tracing (docs/observability.md); OTEL_* variables configure the exporter.
+    add(
+        "--trace-exporter",
+        action="append",
+        metavar="NAME",
+        help="otlp (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT; needs vk-trio[otlp]) or none "
+        "(default: none)",
+    )
+    add(
+        "--trace-sample-rate",
+        metavar="RATE",
+        help="always, never or a percentage 0-100 (default: OTEL_TRACES_SAMPLER, else 1 in 10000)",
+    )
+    add(
+        "--trace-service-name",
+        metavar="NAME",
+        help="service.name of the spans (default: OTEL_SERVICE_NAME, else virtual-kubelet)",
+    )
+    add(
+        "--trace-tag",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a resource attribute of the spans",
+    )
 
     commands = parser.add_subparsers(dest="command", metavar="{version,providers}")
     commands.add_parser("version", help="print the version")

@@ -15,6 +15,7 @@ from ._logging import configure_logging
 from ._provider import create_provider
 from ._run import run_node
 from ._settings import settings_from
+from ._tracing import start_tracing
 
 __all__ = ["main"]
 
@@ -68,7 +69,11 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         configure_logging(
             settings.log_level, settings.log_format, fields={"node": settings.node_name}
         )
+        stop_tracing = start_tracing(settings)
         provider = create_provider(settings)
     except SettingsError as exc:
         return _fail(exc, CONFIG_ERROR)
-    return run_node(settings, provider)
+    try:
+        return run_node(settings, provider)
+    finally:
+        stop_tracing()

@@ -16,7 +16,7 @@ import os
 import re
 import ssl
 from collections.abc import Mapping
-from typing import Final, Literal, final
+from typing import Any, Final, Literal, final
 
 import attrs
 
@@ -29,6 +29,7 @@ from vk_trio.node import (
     Taint,
     TaintError,
 )
+from vk_trio.tracing import parse_sample_rate
 
 from ._duration import DurationError, parse_duration
 from ._errors import SettingsError
@@ -109,6 +110,11 @@ class Settings:
     event_burst: int = DEFAULT_EVENT_BURST
     kubelet_version: str = KUBELET_VERSION
     load_balancer_exclusion: bool = NODE_DEFAULTS.load_balancer_exclusion
+    trace_exporter: Literal["none", "otlp"] = "none"
+    trace_sample_rate: float | None = None
+    """A probability; ``None``: ``OTEL_TRACES_SAMPLER``, else the Go command's 1 in 10,000."""
+    trace_service_name: str | None = None
+    trace_tags: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def kubelet_address(self) -> Address:
@@ -274,11 +280,6 @@ def settings_from(
     ``providers`` is the set of installed provider names (``None`` skips the check, for tests that
     build settings without a registry).  Raises :class:`SettingsError`.
     """
-    for flag in ("trace_exporter", "trace_service_name", "trace_tag", "trace_sample_rate"):
-        if getattr(args, flag):
-            name = "--" + flag.replace("_", "-")
-            raise SettingsError(name, "tracing is not supported by vk-trio; remove the flag")
-
     provider = args.provider or ""
     if not provider:
         raise SettingsError("--provider", "no provider given (see `vk-trio providers`)")
@@ -423,7 +424,47 @@ def settings_from(
             "--load-balancer-exclusion",
             args.load_balancer_exclusion or str(NODE_DEFAULTS.load_balancer_exclusion).lower(),
         ),
+        **_tracing(args),
     )
+
+
+TRACE_EXPORTERS: Final = ("none", "otlp")
+RESERVED_TRACE_TAGS: Final = ("operatingSystem", "provider", "nodeName")
+"""Resource attributes vk-trio sets itself (the Go command reserves the same keys)."""
+
+
+def _tracing(args: argparse.Namespace) -> dict[str, Any]:
+    exporters = [
+        name.strip() for value in args.trace_exporter or () for name in value.split(",") if name
+    ]
+    for name in exporters:
+        if name not in TRACE_EXPORTERS:
+            raise SettingsError(
+                "--trace-exporter", f'tracing exporter "{name}" not found (use otlp or none)'
+            )
+    sample_rate = None
+    if args.trace_sample_rate is not None:
+        try:
+            sample_rate = parse_sample_rate(args.trace_sample_rate)
+        except ValueError as exc:
+            raise SettingsError("--trace-sample-rate", str(exc)) from None
+    service_name = args.trace_service_name
+    if service_name is not None and not service_name.strip():
+        raise SettingsError("--trace-service-name", "the name must not be empty")
+    tags: dict[str, str] = {}
+    for tag in args.trace_tag or ():
+        key, sep, value = tag.partition("=")
+        if not sep or not key:
+            raise SettingsError("--trace-tag", f'"{tag}" is not KEY=VALUE')
+        if key in RESERVED_TRACE_TAGS:
+            raise SettingsError("--trace-tag", f'"{key}" is set by vk-trio itself')
+        tags[key] = value
+    return {
+        "trace_exporter": "otlp" if "otlp" in exporters else "none",
+        "trace_sample_rate": sample_rate,
+        "trace_service_name": service_name,
+        "trace_tags": tags,
+    }
 
 
 def _rate(flag: str, value: str | None, default: float) -> float:

@@ -21,6 +21,8 @@ from typing import Any, Final, final
 import attrs
 import trio
 
+from vk_trio import tracing
+
 from ..util import Backoff, Now, format_micro_time, retry, utc_now
 from ._kube import AlreadyExists, Conflict, KubeApi, NotFound, resource_path
 from ._ping import PingController
@@ -169,6 +171,10 @@ class LeaseController:
         return lease
 
     async def _renew(self) -> None:
+        with tracing.span("node.lease_renew", {"k8s.node.name": self._name}):
+            await self._renew_traced()
+
+    async def _renew_traced(self) -> None:
         try:
             await retry(
                 self._renew_once,

@@ -30,6 +30,7 @@ from typing import Any, Final, Protocol, final
 import attrs
 import trio
 
+from vk_trio import tracing
 from vk_trio.informers import ListWatchClient
 from vk_trio.kube import Gone
 
@@ -340,6 +341,10 @@ class NodeController:
 
     async def update_status(self) -> None:
         """One status update: read, three-way patch (retrying conflicts), or (re)create."""
+        with tracing.span("node.status_update", {"k8s.node.name": self._name}):
+            await self._update_status()
+
+    async def _update_status(self) -> None:
         ping = await self._ping.first_result()
         desired = self._desired(ping)
         await retry(

@@ -11,6 +11,8 @@ This module only wires; each concept has a module of its own:
 * ``_pod_deleter``: the **delete** queue (``(ns/name, uid)``, N workers) with the final API
   delete, the provider's deletes, and the dangling-pod cleanup at start-up;
 * ``_provider_calls``: the provider as the workers call it (timed, one meaning of not-found).
+* ``_pod_tracing``: the traced variants of the handlers, queue adds and workers, chosen here once
+  when tracing is on (the trace context of each queued key travels in the registry).
 
 Informer handlers and the provider's notification callback are plain functions that only update
 in-memory state and enqueue keys. A pod's first enqueue is never rate-limited; backoff applies to
@@ -28,6 +30,7 @@ from typing import Any, Final, TypeVar, final
 import attrs
 import trio
 
+from vk_trio import tracing
 from vk_trio.informers import DeletedFinalStateUnknown, HandlerRegistration
 from vk_trio.provider import PodLifecycleHandler, PodNotifier
 from vk_trio.queue import (
@@ -53,6 +56,7 @@ from ._pod_state import (
 )
 from ._pod_status import StatusWriter
 from ._pod_sync import ENV_FAILED_REASON, PROVIDER_FAILED_REASON, SyncWorker
+from ._pod_tracing import PodTracer
 from ._podutil import pod_key, pod_should_enqueue
 from ._poller import StatusPoller
 from ._provider_calls import ProviderCalls
@@ -183,6 +187,37 @@ class PodController:
         )
         self._registration: HandlerRegistration | None = None
         self._ready = trio.Event()
+        # Plain handlers and workers, or their traced wrappers: chosen once, here, so tracing
+        # off costs nothing per event (vk_trio.node._pod_tracing).
+        self._add_sync: Callable[[str], None] = self.sync_queue.add
+        self._add_status: Callable[[str], None] = self.status_queue.add
+        self._handlers: dict[str, Callable[..., None]] = {
+            "on_add": self._on_add,
+            "on_update": self._on_update,
+            "on_delete": self._on_delete,
+        }
+        self._sync_handler: Callable[[str], Awaitable[None]] = self._sync.sync
+        self._status_handler: Callable[[str], Awaitable[None]] = self._status.sync
+        self._delete_handler: Callable[[DeleteKey], Awaitable[None]] = self._deleter.final_delete
+        if tracing.enabled():
+            self._trace_paths()
+
+    def _trace_paths(self) -> None:
+        registry = self._registry
+        tracer = PodTracer(registry)
+        self._add_sync = tracer.adder(registry.sync_trace, self.sync_queue.add)
+        self._add_status = tracer.adder(registry.status_trace, self.status_queue.add)
+        self._status.enqueue = self._add_status
+        self._handlers = {
+            name: tracer.handler(name[3:], handler) for name, handler in self._handlers.items()
+        }
+        self._sync_handler = tracer.worker("pod.sync", registry.sync_trace, self._sync.sync)
+        self._status_handler = tracer.worker(
+            "pod.status_write", registry.status_trace, self._status.sync
+        )
+        self._delete_handler = tracer.worker(
+            "pod.final_delete", registry.delete_trace, self._deleter.final_delete
+        )
 
     # -- public --------------------------------------------------------------------------
     @property
@@ -221,27 +256,30 @@ class PodController:
             notifier.notify_pods(self._status.notify)
             if not await self._lookups.wait_for_cache_sync():
                 raise RuntimeError("failed to wait for caches to sync")
+            handlers = self._handlers
             self._registration = self._lookups.pods.add_event_handler(
-                on_add=self._on_add, on_update=self._on_update, on_delete=self._on_delete
+                on_add=handlers["on_add"],
+                on_update=handlers["on_update"],
+                on_delete=handlers["on_delete"],
             )
             await self._deleter.delete_dangling()
             sync_done = trio.Event()
             delete_done = trio.Event()
             status_done = trio.Event()
             nursery.start_soon(
-                self._workers, self.sync_queue, self._sync.sync, self._sync_workers, sync_done
+                self._workers, self.sync_queue, self._sync_handler, self._sync_workers, sync_done
             )
             nursery.start_soon(
                 self._workers,
                 self.delete_queue,
-                self._deleter.final_delete,
+                self._delete_handler,
                 self._sync_workers,
                 delete_done,
             )
             nursery.start_soon(
                 self._workers,
                 self.status_queue,
-                self._status.sync,
+                self._status_handler,
                 self._status_workers,
                 status_done,
             )
@@ -293,7 +331,7 @@ class PodController:
         known = self._registry.known
         if key not in known:
             known[key] = PodState()
-        self.sync_queue.add(key)
+        self._add_sync(key)
 
     def _on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         key = pod_key(new)
@@ -301,11 +339,11 @@ class PodController:
         state = known.get(key)
         if state is None:  # the Go version panics here
             state = known[key] = PodState()
-            self.sync_queue.add(key)
+            self._add_sync(key)
         if self._status.needs_write(new, state):
-            self.status_queue.add(key)
+            self._add_status(key)
         if pod_should_enqueue(old, new):
-            self.sync_queue.add(key)
+            self._add_sync(key)
         elif old is new:
             # a resync: a pod whose last successful pass is not this very object (its create
             # was never done, or its retries ran out) goes through the provider again, unless
@@ -315,7 +353,7 @@ class PodController:
                 and (new.get("status") or {}).get("phase") not in TERMINAL_PHASES
                 and not self.sync_queue.num_requeues(key)
             ):
-                self.sync_queue.add(key)
+                self._add_sync(key)
         else:
             share_with_cache(state, old, new)
 
@@ -325,5 +363,5 @@ class PodController:
         pod = obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj
         key = obj.key if isinstance(obj, DeletedFinalStateUnknown) else pod_key(pod)
         self._registry.known.pop(key, None)
-        self.sync_queue.add(key)
+        self._add_sync(key)
         self._deleter.forget(key, str(meta_of(pod).get("uid", "")))

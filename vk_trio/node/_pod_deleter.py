@@ -26,6 +26,7 @@ from typing import Any, Final, final
 
 import trio
 
+from vk_trio import tracing
 from vk_trio.provider import log_context
 from vk_trio.queue import RateLimitingQueue
 from vk_trio.util import Backoff, Now, parse_time, retry
@@ -69,6 +70,7 @@ class PodDeleter:
         self._registry = registry
         self._events = events
         self.queue = queue
+        self._trace = registry.delete_trace if tracing.enabled() else None
         self._concurrency = concurrency
         self._now = now
         self.dangling_deleted = 0
@@ -104,10 +106,15 @@ class PodDeleter:
             # the deletion timestamp is the deadline; after a restart, only what is left of it
             remaining = (parse_time(str(deadline)) - self._now()).total_seconds()
             grace = min(grace, max(0.0, remaining))
-        self.queue.add_after((key, str(meta.get("uid", ""))), grace)
+        item = (key, str(meta.get("uid", "")))
+        if self._trace is not None:
+            self._trace.put(item)
+        self.queue.add_after(item, grace)
 
     def finish(self, key: str, uid: str) -> None:
         """Nothing runs any more: queue the final API delete now."""
+        if self._trace is not None:
+            self._trace.put((key, uid))
         self.queue.add((key, uid))
 
     def forget(self, key: str, uid: str) -> None:

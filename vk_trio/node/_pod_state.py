@@ -13,6 +13,7 @@ from typing import Any, Final, final
 import attrs
 import orjson
 
+from vk_trio import tracing
 from vk_trio.informers import Lister
 
 from ._podutil import pods_effectively_equal
@@ -88,11 +89,16 @@ class PodRegistry:
     10,000-pod bursts a method call per access is measurable.
     """
 
-    __slots__ = ("api", "known")
+    __slots__ = ("api", "delete_trace", "known", "status_trace", "sync_trace")
 
     def __init__(self, api: Lister) -> None:
         self.api = api
         self.known: dict[str, PodState] = {}
+        # The trace context beside each queued key (the queues carry keys only); used only
+        # while tracing is on (vk_trio.node._pod_tracing).
+        self.sync_trace: tracing.Handoff[str] = tracing.Handoff()
+        self.status_trace: tracing.Handoff[str] = tracing.Handoff()
+        self.delete_trace: tracing.Handoff[DeleteKey] = tracing.Handoff()
 
     def state(self, key: str) -> PodState:
         """The pod's memory, created on first use."""
@@ -103,6 +109,8 @@ class PodRegistry:
 
     def forget(self, key: str) -> None:
         self.known.pop(key, None)
+        self.sync_trace.discard(key)
+        self.status_trace.discard(key)
 
 
 def share_with_cache(state: PodState, old: Mapping[str, Any], new: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ its own is deleted in the API too (both through the :class:`~._pod_deleter.PodDe
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from typing import Any, final
 
@@ -87,6 +87,8 @@ class StatusWriter:
         self._metrics = metrics
         self.writes = 0
         self.skipped = 0
+        self.enqueue: Callable[[str], None] = queue.add
+        """How a provider report queues its key (the pod controller's traced adder, if on)."""
 
     # -- plain handlers (never block) ----------------------------------------------------
     def needs_write(self, api_pod: Mapping[str, Any], state: PodState) -> bool:
@@ -144,7 +146,7 @@ class StatusWriter:
         ):
             return  # nothing new: many notifications collapse into no write at all
         state.provider_pod = pod
-        self.queue.add(key)
+        self.enqueue(key)
 
     # -- the status queue ----------------------------------------------------------------
     async def sync(self, key: str) -> None:

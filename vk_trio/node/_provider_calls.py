@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast, final
 
 import trio
 
+from vk_trio import tracing
 from vk_trio.provider import PodLifecycleHandler, is_not_found
 
 from ._metrics import PodControllerMetrics
@@ -60,6 +61,21 @@ class ProviderCalls:
         self._metrics = metrics
         self._timeout = math.inf if timeout is None else timeout
         self._warned: set[str] = set()
+        if tracing.enabled():
+            self._plain_call = self._call
+            self._call = self._traced_call  # type: ignore[method-assign]
+
+    async def _traced_call(self, method: str, call: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """:meth:`_call` in a ``provider.<method>`` span (the child of the worker's span)."""
+        first = args[0] if args else None
+        if isinstance(first, dict):
+            attributes = tracing.pod_attributes(first)
+        elif len(args) == 2:
+            attributes = tracing.pod_attributes(None, f"{args[0]}/{args[1]}")
+        else:
+            attributes = {}
+        with tracing.span(f"provider.{method}", attributes):
+            return await self._plain_call(method, call, *args)
 
     async def _call(self, method: str, call: Callable[..., Awaitable[T]], *args: Any) -> T:
         """``call(*args)``, timed, and failed with :class:`ProviderTimeoutError` once it has

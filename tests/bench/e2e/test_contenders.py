@@ -57,10 +57,32 @@ def test_go_vk_tuned_takes_vk_trio_tuned_settings() -> None:
     assert contender.extra_args == _contenders.GO_VK_TUNED_FLAGS
 
 
-def test_the_full_plan_runs_every_contender_but_the_baseline_in_each_burst() -> None:
+def test_the_full_plan_runs_every_contender_but_the_opt_in_ones_in_each_burst() -> None:
     from bench.e2e import _run  # noqa: PLC0415
 
     bursts = [s for s in _run.full_plan() if s.group == "burst"]
     assert bursts
     for step in bursts:
-        assert set(step.contenders) == set(_contenders.CONTENDERS) - {"vk-trio-baseline"}
+        opt_in = {"vk-trio-baseline", "vk-trio-traced"}
+        assert set(step.contenders) == set(_contenders.CONTENDERS) - opt_in
+
+
+def test_traced_contender_exports_every_trace_to_the_local_sink() -> None:
+    import httpx  # noqa: PLC0415
+
+    from bench.e2e import _otlp_sink  # noqa: PLC0415
+
+    contender = _contenders.CONTENDERS["vk-trio-traced"]
+    assert contender.kind == "vk-trio"
+    assert _pairs(contender.extra_args) == {
+        "--trace-exporter": "otlp",
+        "--trace-sample-rate": "always",
+    }
+    before = _otlp_sink.sink_statistics()
+    url = _otlp_sink.sink_url()
+    assert _otlp_sink.sink_url() == url  # one sink per process
+    answer = httpx.post(f"{url}/v1/traces", content=b"\x0a\x00", timeout=60)
+    assert answer.status_code == 200
+    after = _otlp_sink.sink_statistics()
+    assert after["requests"] == before["requests"] + 1
+    assert after["bytes"] == before["bytes"] + 2
